@@ -1,0 +1,50 @@
+import { workerData } from 'piscina'
+import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+import { createSandbox, type Sandbox } from './sandbox'
+import { InvalidResultError, normalizeRenderResult } from './result'
+
+const { bundlePath, source, renderFunction, globals, cachedData } = workerData as WorkerData
+
+let sandbox: Sandbox | null = null
+let loadError: RenderOutcome | null = null
+
+// Loaded once, when the worker starts. A failure is kept and reported to every task, so the main thread can
+// refuse to start rather than have piscina respawn a worker that can never work.
+try {
+  sandbox = createSandbox({
+    source,
+    filename: bundlePath,
+    renderFunction,
+    globals,
+    cachedData: cachedData === null ? undefined : Buffer.from(cachedData.buffer, cachedData.byteOffset, cachedData.byteLength)
+  })
+} catch (error) {
+  loadError = failure('load', error)
+}
+
+function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderOutcome {
+  // Errors from the bundle belong to another realm: read them by shape, not with instanceof.
+  const { message, stack } = (error !== null && typeof error === 'object') ? error as { message?: unknown, stack?: unknown } : {}
+  return {
+    ok: false,
+    reason,
+    message: typeof message === 'string' ? message : String(error),
+    stack: typeof stack === 'string' ? stack : undefined
+  }
+}
+
+export default async function run (task: RenderTask): Promise<RenderOutcome> {
+  if (sandbox === null) return loadError as RenderOutcome
+  if (task.kind === 'check') return { ok: true, html: '', status: 200, headers: {} }
+  let value: unknown
+  try {
+    value = await sandbox.render(task.url, task.data)
+  } catch (error) {
+    return failure('render', error)
+  }
+  try {
+    return normalizeRenderResult(value)
+  } catch (error) {
+    return failure(error instanceof InvalidResultError ? 'result' : 'render', error)
+  }
+}
