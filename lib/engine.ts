@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import {
   FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_QUEUE_FULL, FST_SSR_RENDER_FAILED,
@@ -87,6 +88,8 @@ export class SsrEngine {
     this.loadedAt = new Date()
     this.#pool = pool
     this.cache = options.cache === null ? null : new TieredCache(options.cache)
+    // Every render in flight listens for shutdown; there may be thousands.
+    setMaxListeners(0, this.#shutdown.signal)
   }
 
   /** Reads and checks the bundle, starts the workers and waits until one has loaded it. */
