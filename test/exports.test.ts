@@ -5,7 +5,6 @@ import { join } from 'node:path'
 const root = join(__dirname, '..')
 
 test('require() returns the plugin, with .default, the named export and the errors', async (t) => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const required = require(root)
   t.equal(typeof required, 'function')
   t.equal(required.default, required)
