@@ -176,8 +176,17 @@ export class SsrEngine {
     return this.#closing
   }
 
-  poolStats () {
-    return this.#pool.stats()
+  /** Counters and sizes as they are now; the metrics route renders this. */
+  snapshot () {
+    const tiers = this.cache?.stats()
+    return {
+      cache: this.cache === null
+        ? null
+        : { ...this.cache.counters, coalesced: this.counters.coalesced, hot: tiers?.hot, cold: tiers?.cold },
+      renders: { ...this.counters },
+      pool: this.#pool.stats(),
+      bundle: { path: this.options.bundle, version: this.version, loadedAt: this.loadedAt.toISOString() }
+    }
   }
 
   /**

@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { SsrEngine, type RenderCallOptions } from './engine'
+
+/** What `fastify.ssr.metrics()` returns. */
+export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { sendFailure } from './http/failure'
@@ -43,6 +46,8 @@ export interface SsrNamespace {
   clear (): number
   /** Content hash of the loaded bundle; part of every cache key. */
   readonly version: string
+  /** A snapshot of the cache, render and pool counters. */
+  metrics (): SsrMetrics
 }
 
 declare module 'fastify' {
@@ -71,7 +76,8 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     invalidateKey: (key) => engine.invalidateKey(key),
     invalidatePrefix: (prefix) => engine.invalidatePrefix(prefix),
     clear: () => engine.clear(),
-    get version () { return engine.version }
+    get version () { return engine.version },
+    metrics: () => engine.snapshot()
   }
   fastify.decorate('ssr', namespace)
 
