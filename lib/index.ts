@@ -1,9 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { SsrEngine, type RenderCallOptions } from './engine'
-
-/** What `fastify.ssr.metrics()` returns. */
-export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { sendFailure } from './http/failure'
@@ -11,6 +8,8 @@ import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
 
 export type { SsrOptions, SsrCacheOptions } from './options'
+/** What `fastify.ssr.metrics()` returns. */
+export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 export { errors }
 
 /** Per-call options of `reply.ssr()` and `fastify.ssr.render()`. */
