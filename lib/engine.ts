@@ -9,6 +9,7 @@ import type { ResolvedOptions } from './options'
 import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
 import { isCacheable } from './cache/policy'
 import { entryBytes, TieredCache } from './cache/tiers'
+import { LatencyHistogram, type LatencySummary } from './metrics'
 import { compileBundle } from './render/sandbox'
 import { PoolError, RenderPool } from './render/pool'
 import type { PageHeaders, RenderFailure } from './render/protocol'
@@ -55,6 +56,44 @@ interface Flight {
   discard: boolean
 }
 
+export interface CacheSnapshot {
+  lookups: number
+  hits: { hot: number, cold: number }
+  misses: number
+  /** Hits over lookups, 0 to 1. */
+  hitRate: number
+  /** Misses that waited for a render already in flight instead of starting one. */
+  coalesced: number
+  promotions: number
+  insertions: number
+  expired: number
+  evictions: { hot: number, cold: number }
+  entries: { hot: number, cold: number }
+  bytes: { hot: number, cold: number }
+  coldMaxBytes: number
+}
+
+export interface EngineSnapshot {
+  cache: CacheSnapshot | null
+  renders: {
+    /** Renders started in the pool. */
+    total: number
+    succeeded: number
+    /** Renders that threw, rejected or returned an invalid result. */
+    errors: number
+    timeouts: number
+    /** Renders lost with their worker (exit, out of memory). */
+    crashes: number
+    /** Requests answered 503 (queue full or closing) without a render. */
+    rejected: number
+    workerRestarts: number
+    durationMs: LatencySummary
+    queueWaitMs: LatencySummary
+  }
+  pool: { threads: number, busyThreads: number, utilization: number, queueSize: number, queueCapacity: number }
+  bundle: { path: string, version: string, loadedAt: string }
+}
+
 export interface RenderCounters {
   started: number
   succeeded: number
@@ -75,6 +114,8 @@ export class SsrEngine {
   readonly loadedAt: Date
   readonly cache: TieredCache | null
   readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, coalesced: 0 }
+  /** Time a worker spent rendering, and time a render waited for a worker. */
+  readonly latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
   readonly #pool: RenderPool
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
@@ -176,15 +217,50 @@ export class SsrEngine {
     return this.#closing
   }
 
-  /** Counters and sizes as they are now; the metrics route renders this. */
-  snapshot () {
-    const tiers = this.cache?.stats()
+  /** Counters, latencies and sizes as they are now; `fastify.ssr.metrics()` and the metrics route show this. */
+  snapshot (): EngineSnapshot {
+    const pool = this.#pool.stats()
+    const cache = this.cache
+    let cacheSnapshot: CacheSnapshot | null = null
+    if (cache !== null) {
+      const { counters } = cache
+      const tiers = cache.stats()
+      const hits = counters.hits.hot + counters.hits.cold
+      cacheSnapshot = {
+        lookups: counters.lookups,
+        hits: { ...counters.hits },
+        misses: counters.misses,
+        hitRate: counters.lookups === 0 ? 0 : hits / counters.lookups,
+        coalesced: this.counters.coalesced,
+        promotions: counters.promotions,
+        insertions: counters.insertions,
+        expired: counters.expired,
+        evictions: { ...counters.evictions },
+        entries: { hot: tiers.hot.entries, cold: tiers.cold.entries },
+        bytes: { hot: tiers.hot.bytes, cold: tiers.cold.bytes },
+        coldMaxBytes: tiers.cold.maxBytes
+      }
+    }
     return {
-      cache: this.cache === null
-        ? null
-        : { ...this.cache.counters, coalesced: this.counters.coalesced, hot: tiers?.hot, cold: tiers?.cold },
-      renders: { ...this.counters },
-      pool: this.#pool.stats(),
+      cache: cacheSnapshot,
+      renders: {
+        total: this.counters.started,
+        succeeded: this.counters.succeeded,
+        errors: this.counters.failed,
+        timeouts: this.counters.timedOut,
+        crashes: this.counters.crashed,
+        rejected: this.counters.rejected,
+        workerRestarts: pool.workerRestarts,
+        durationMs: this.latency.render.summary(),
+        queueWaitMs: this.latency.queueWait.summary()
+      },
+      pool: {
+        threads: pool.threads,
+        busyThreads: pool.busyThreads,
+        utilization: pool.utilization,
+        queueSize: pool.queueSize,
+        queueCapacity: this.options.maxQueue
+      },
       bundle: { path: this.options.bundle, version: this.version, loadedAt: this.loadedAt.toISOString() }
     }
   }
@@ -291,8 +367,13 @@ export class SsrEngine {
     cancel?.addEventListener('abort', onCancel, { once: true })
     this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     this.counters.started++
+    const enqueuedAt = performance.timeOrigin + performance.now()
     try {
       const outcome = await this.#pool.run({ kind: 'render', url, data }, controller.signal)
+      if (outcome.timing !== undefined) {
+        this.latency.render.record(outcome.timing.renderMs)
+        this.latency.queueWait.record(outcome.timing.startedAt - enqueuedAt)
+      }
       if (!outcome.ok) throw this.#renderError(outcome)
       this.counters.succeeded++
       return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }

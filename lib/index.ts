@@ -4,10 +4,11 @@ import { SsrEngine, type RenderCallOptions } from './engine'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { sendFailure } from './http/failure'
+import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
 
-export type { SsrOptions, SsrCacheOptions } from './options'
+export type { SsrOptions, SsrCacheOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
 /** What `fastify.ssr.metrics()` returns. */
 export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 export { errors }
@@ -98,6 +99,9 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     })
     return reply
   })
+
+  if (options.metrics !== null) registerMetricsRoute(fastify, engine, options.metrics)
+  if (options.purge !== null) registerPurgeRoute(fastify, engine, options.purge)
 
   fastify.addHook('preClose', async () => { engine.beginClose() })
   fastify.addHook('onClose', async () => { await engine.close() })

@@ -1,6 +1,29 @@
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import type { FastifyRequest } from 'fastify'
 import { FST_SSR_INVALID_OPTION } from './errors'
+
+/** Decides whether a request may use an admin route; `false` (or a rejection) answers 401. */
+export type SsrAuth = (request: FastifyRequest) => boolean | Promise<boolean>
+
+/** `GET /_ssr/metrics`: JSON, or Prometheus text with `Accept: text/plain` or `?format=prometheus`. */
+export interface SsrMetricsOptions {
+  /** Route path. Default `/_ssr/metrics`. */
+  path?: string
+  /**
+   * Who may read the metrics. Default: only requests made directly from the loopback interface (127.0.0.1, ::1)
+   * without proxy headers, so nothing is exposed to strangers until you say who may scrape.
+   */
+  auth?: SsrAuth
+}
+
+/** `DELETE /_ssr/cache[?prefix=/products]`: clears the cache, or the pages under a prefix. Off unless configured. */
+export interface SsrPurgeOptions {
+  /** Route path. Default `/_ssr/cache`. */
+  path?: string
+  /** Who may purge. Required: the route never exists unprotected. */
+  auth: SsrAuth
+}
 
 /** Options of the cache tiers (see the README's "Cache" section). */
 export interface SsrCacheOptions {
@@ -41,6 +64,15 @@ export interface SsrOptions {
   closeTimeout?: number
   /** Page cache options, or `false` to render every request. */
   cache?: SsrCacheOptions | false
+  /** The metrics route; `false` removes it. Default: `/_ssr/metrics`, loopback-only. */
+  metrics?: SsrMetricsOptions | false
+  /** The purge route; absent by default. */
+  purge?: SsrPurgeOptions
+}
+
+export interface ResolvedRoute {
+  path: string
+  auth: SsrAuth
 }
 
 export interface ResolvedCacheOptions {
@@ -62,6 +94,8 @@ export interface ResolvedOptions {
   maxHeapMb: number | null
   closeTimeout: number
   cache: ResolvedCacheOptions | null
+  metrics: ResolvedRoute | null
+  purge: ResolvedRoute | null
 }
 
 export const defaultCacheOptions = Object.freeze({
@@ -152,8 +186,29 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
   }
 }
 
+const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+
+/** The default guard of the metrics route: a direct request from this machine, not one relayed by a proxy. */
+export function loopbackOnly (request: FastifyRequest): boolean {
+  const headers = request.headers
+  if (headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined || headers['x-real-ip'] !== undefined) return false
+  return loopback.has(request.socket.remoteAddress ?? '')
+}
+
+function resolveRoute (name: string, value: unknown, defaultPath: string, authRequired: boolean): ResolvedRoute {
+  if (!isPlainObject(value)) invalid(name, `expected false or an object, got ${describe(value)}`)
+  for (const key of Object.keys(value)) {
+    if (key !== 'path' && key !== 'auth') invalid(`${name}.${key}`, 'unknown option; expected path or auth')
+  }
+  const { path = defaultPath, auth } = value
+  if (typeof path !== 'string' || !path.startsWith('/')) invalid(`${name}.path`, `expected a path starting with "/", got ${describe(path)}`)
+  if (auth === undefined && authRequired) invalid(`${name}.auth`, 'expected a function (request) => boolean; this route never exists unprotected')
+  if (auth !== undefined && typeof auth !== 'function') invalid(`${name}.auth`, `expected a function (request) => boolean, got ${describe(auth)}`)
+  return { path, auth: (auth as SsrAuth | undefined) ?? loopbackOnly }
+}
+
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals',
-  'retryAfter', 'maxHeapMb', 'closeTimeout', 'cache'])
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'cache', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
@@ -181,6 +236,8 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     retryAfter: options.retryAfter === undefined ? null : integer('retryAfter', options.retryAfter, 1, 1, 86_400),
     maxHeapMb: optionalPositive('maxHeapMb', options.maxHeapMb),
     closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),
-    cache: resolveCache(options.cache)
+    cache: resolveCache(options.cache),
+    metrics: options.metrics === false ? null : resolveRoute('metrics', options.metrics ?? {}, '/_ssr/metrics', false),
+    purge: options.purge === undefined ? null : resolveRoute('purge', options.purge, '/_ssr/cache', true)
   }
 }

@@ -17,7 +17,7 @@ test('a miss renders and stores; the next request is a hot hit served without th
   t.equal(await second.text(), firstHtml, 'the same bytes')
   t.equal(second.headers.get('content-type'), 'text/html; charset=utf-8')
   const metrics = app.ssr.metrics()
-  t.equal(metrics.renders.started, 1)
+  t.equal(metrics.renders.total, 1)
   t.match(metrics.cache, { lookups: 2, hits: { hot: 1, cold: 0 }, misses: 1, insertions: 1 })
 })
 
@@ -80,9 +80,9 @@ test('the query allowlist keeps 10,000 random cache-busters to one entry, and th
     if (i === 0) t.match(page.html, 'url=/list?page=2 ', 'render URL without the dropped parameters')
   }
   const metrics = app.ssr.metrics()
-  t.equal(metrics.renders.started, 1)
-  t.equal(metrics.cache?.hot?.entries, 1)
-  t.equal(metrics.cache?.cold?.entries, 0)
+  t.equal(metrics.renders.total, 1)
+  t.equal(metrics.cache?.entries.hot, 1)
+  t.equal(metrics.cache?.entries.cold, 0)
 })
 
 test('without an allowlist, random parameters stay within the entry and byte bounds', async (t) => {
@@ -90,9 +90,9 @@ test('without an allowlist, random parameters stay within the entry and byte bou
   const { app } = await startApp(t, { bundle: counter, cache: limits })
   for (let i = 0; i < 2_000; i++) await app.ssr.render(`/list?cb=${Math.random()}`)
   const { cache } = app.ssr.metrics()
-  t.ok((cache?.hot?.entries ?? 0) <= limits.hotEntries)
-  t.ok((cache?.cold?.entries ?? 0) <= limits.coldEntries)
-  t.ok((cache?.cold?.bytes ?? 0) <= limits.coldMaxBytes, `${cache?.cold?.bytes} cold bytes`)
+  t.ok((cache?.entries.hot ?? 0) <= limits.hotEntries)
+  t.ok((cache?.entries.cold ?? 0) <= limits.coldEntries)
+  t.ok((cache?.bytes.cold ?? 0) <= limits.coldMaxBytes, `${cache?.bytes.cold} cold bytes`)
   t.ok((cache?.evictions.cold ?? 0) > 0, 'the bound was reached and enforced')
 })
 

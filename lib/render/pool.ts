@@ -33,13 +33,11 @@ export class PoolError extends Error {
  */
 export class RenderPool {
   readonly #piscina: Piscina<RenderTask, RenderOutcome>
-  readonly #threads: number
-  #created = 0
+  #replaced = 0
   #running = 0
   #closed = false
 
   constructor (options: PoolOptions, onWorkerError: (error: unknown) => void) {
-    this.#threads = options.threads
     const workerData: WorkerData = {
       bundlePath: options.bundlePath,
       source: options.source,
@@ -58,7 +56,8 @@ export class RenderPool {
       workerData,
       ...(options.maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } })
     })
-    this.#piscina.on('workerCreate', () => { this.#created++ })
+    // Piscina keeps minThreads alive, so every worker destroyed before the pool closes is replaced.
+    this.#piscina.on('workerDestroy', () => { if (!this.#closed) this.#replaced++ })
     // A worker that dies between tasks (a bundle's timer throwing after its render returned) surfaces here;
     // piscina has already replaced it. Without a listener the main thread would crash.
     this.#piscina.on('error', onWorkerError)
@@ -102,7 +101,7 @@ export class RenderPool {
       queueSize: this.#piscina.queueSize,
       utilization: finite(this.#piscina.utilization),
       completed: this.#piscina.completed,
-      workerRestarts: Math.max(0, this.#created - this.#threads),
+      workerRestarts: this.#replaced,
       runTime: pick(runTime),
       waitTime: pick(waitTime)
     }

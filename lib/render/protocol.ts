@@ -17,11 +17,18 @@ export type RenderTask =
 
 export type PageHeaders = Record<string, string | string[]>
 
+/** When the worker picked the task up (ms since the epoch, sub-ms precision) and how long it rendered. */
+export interface RenderTiming {
+  startedAt: number
+  renderMs: number
+}
+
 export interface RenderSuccess {
   ok: true
   html: string
   status: number
   headers: PageHeaders
+  timing?: RenderTiming
 }
 
 export interface RenderFailure {
@@ -30,6 +37,7 @@ export interface RenderFailure {
   reason: 'load' | 'render' | 'result'
   message: string
   stack?: string
+  timing?: RenderTiming
 }
 
 export type RenderOutcome = RenderSuccess | RenderFailure

@@ -33,12 +33,24 @@ function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderO
   }
 }
 
+function now (): number {
+  // timeOrigin + now() is comparable across threads of one process, so the main thread can derive queue wait.
+  return performance.timeOrigin + performance.now()
+}
+
 export default async function run (task: RenderTask): Promise<RenderOutcome> {
   if (sandbox === null) return loadError as RenderOutcome
   if (task.kind === 'check') return { ok: true, html: '', status: 200, headers: {} }
+  const startedAt = now()
+  const outcome = await render(sandbox, task.url, task.data)
+  outcome.timing = { startedAt, renderMs: now() - startedAt }
+  return outcome
+}
+
+async function render (sandbox: Sandbox, url: string, data: unknown): Promise<RenderOutcome> {
   let value: unknown
   try {
-    value = await sandbox.render(task.url, task.data)
+    value = await sandbox.render(url, data)
   } catch (error) {
     return failure('render', error)
   }
