@@ -1,6 +1,6 @@
 import Fastify, { type FastifyReply } from 'fastify'
 import { expect, test } from 'tstyche'
-import ssrPlugin, { errors, ssrPlugin as named, type SsrNamespace, type SsrOptions, type SsrRenderResult } from 'fastify-ssr-engine'
+import ssrPlugin, { errors, ssrPlugin as named, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult } from 'fastify-ssr-engine'
 
 test('the default and named exports are the same plugin', () => {
   expect(named).type.toBe(ssrPlugin)
@@ -50,4 +50,14 @@ test('fastify.ssr renders and invalidates from code', async () => {
 
 test('errors are constructors with codes', () => {
   expect(new errors.FST_SSR_QUEUE_FULL().code).type.toBe<'FST_SSR_QUEUE_FULL'>()
+})
+
+test('metrics and purge options, and the metrics snapshot', async () => {
+  const app = Fastify()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', metrics: false })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', metrics: { path: '/m', auth: async (request) => request.ip === '10.0.0.1' } })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', purge: { auth: () => true } })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', purge: {} })).type.toRaiseError()
+  expect(app.ssr.metrics().renders.total).type.toBe<number>()
+  expect(app.ssr.metrics().cache).type.toBe<SsrMetrics['cache']>()
 })
