@@ -8,6 +8,7 @@
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import * as esbuild from 'esbuild'
+import { vueSfcPlugin } from './vue-sfc-plugin.mjs'
 
 const examplesDir = fileURLToPath(new URL('.', import.meta.url))
 
@@ -18,6 +19,20 @@ export const frameworks = {
     entries: { server: 'react/entry-server.jsx', client: 'react/entry-client.jsx' },
     serverFormat: 'iife',
     options: () => ({ jsx: 'automatic' })
+  },
+  preact: {
+    entries: { server: 'preact/entry-server.jsx', client: 'preact/entry-client.jsx' },
+    serverFormat: 'iife',
+    options: () => ({ jsx: 'automatic', jsxImportSource: 'preact' })
+  },
+  vue: {
+    entries: { server: 'vue/entry-server.mjs', client: 'vue/entry-client.mjs' },
+    serverFormat: 'cjs',
+    options: ({ ssr }) => ({
+      plugins: [vueSfcPlugin({ ssr })],
+      // Vue's compile-time feature flags; defining them avoids a runtime warning and drops dev-only code.
+      define: { __VUE_OPTIONS_API__: 'true', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' }
+    })
   }
 }
 
