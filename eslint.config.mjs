@@ -1,0 +1,6 @@
+import neostandard from 'neostandard'
+
+export default neostandard({
+  ts: true,
+  ignores: ['dist/**', 'coverage/**', 'examples/*/dist/**', 'test/fixtures/build/**', '.tap/**', 'node_modules/**', 'test/fixtures/bundles/syntax-error.js']
+})

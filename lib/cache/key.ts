@@ -1,0 +1,89 @@
+/**
+ * The one place cache keys are made. A key holds everything that decides a page: the bundle version, the URL as
+ * the render will see it, and the data, all in canonical form and in full — lookups compare whole keys, never
+ * hashes, so two different inputs can never share an entry.
+ */
+
+const unreserved = /[A-Za-z0-9\-._~]/
+
+/** Decodes escapes of unreserved characters and upper-cases the rest, so `%7e`, `%7E` and `~` are one path. */
+function canonicalEscapes (text: string): string {
+  return text.replace(/%([0-9a-fA-F]{2})/g, (_match, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16))
+    return unreserved.test(char) ? char : `%${hex.toUpperCase()}`
+  })
+}
+
+/**
+ * The URL a page is rendered and keyed for: path with canonical escapes, query parameters filtered by the
+ * allowlist, sorted by name (values of one name keep their order) and re-encoded; the fragment dropped.
+ */
+export function normalizeUrl (url: string, allowedQuery: ReadonlySet<string> | null): string {
+  const parsed = new URL(url, 'http://localhost')
+  const path = canonicalEscapes(parsed.pathname)
+  const params: Array<[string, string]> = []
+  for (const [name, value] of parsed.searchParams) {
+    if (allowedQuery === null || allowedQuery.has(name)) params.push([name, value])
+  }
+  if (params.length === 0) return path
+  params.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  const query = params.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')
+  return `${path}?${query}`
+}
+
+/** Thrown for data that has no canonical form (a cycle, a function); such renders bypass the cache. */
+export class UnkeyableDataError extends TypeError {}
+
+/**
+ * A canonical serialization of what the render receives after structured cloning: plain-object keys are
+ * sorted (`{a,b}` equals `{b,a}`), everything else keeps its order, and every value is type-tagged so that
+ * `"1"` and `1`, or `{a:'1,b'}` and `{a:'1',b:''}`, never collide.
+ */
+export function canonicalData (value: unknown, ancestors: object[] = []): string {
+  switch (typeof value) {
+    case 'undefined': return 'u'
+    case 'boolean': return value ? 't' : 'f'
+    case 'number': return Object.is(value, -0) ? 'n-0' : `n${value}`
+    case 'bigint': return `b${value}`
+    case 'string': return JSON.stringify(value)
+    case 'object': break
+    default: throw new UnkeyableDataError(`data holds a ${typeof value}, which cannot be cloned or keyed`)
+  }
+  if (value === null) return 'null'
+  if (ancestors.includes(value)) throw new UnkeyableDataError('data contains a cycle')
+  ancestors.push(value)
+  try {
+    if (Array.isArray(value)) {
+      const items: string[] = []
+      for (let i = 0; i < value.length; i++) items.push(canonicalData(value[i], ancestors))
+      return `[${items.join(',')}]`
+    }
+    if (value instanceof Date) return `D${value.getTime()}`
+    if (value instanceof RegExp) return `R${String(value)}`
+    if (value instanceof Map) {
+      return `M{${[...value].map(([k, v]) => `${canonicalData(k, ancestors)}:${canonicalData(v, ancestors)}`).join(',')}}`
+    }
+    if (value instanceof Set) return `S{${[...value].map((v) => canonicalData(v, ancestors)).join(',')}}`
+    if (ArrayBuffer.isView(value)) {
+      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+      return `V${value.constructor.name}:${bytes.toString('base64')}`
+    }
+    if (value instanceof ArrayBuffer) return `A${Buffer.from(value).toString('base64')}`
+    // Structured cloning keeps own enumerable string keys of any other object, so that is what is keyed.
+    const record = value as Record<string, unknown>
+    const fields = Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${canonicalData(record[key], ancestors)}`)
+    return `{${fields.join(',')}}`
+  } finally {
+    ancestors.pop()
+  }
+}
+
+/** A key derived from the page's inputs. */
+export function pageKey (version: string, url: string, data: unknown): string {
+  return `${version}\u0000page\u0000${url}\u0000${canonicalData(data)}`
+}
+
+/** A key a route supplied itself (`reply.ssr(url, data, { key })`); tagged so it can never equal a derived one. */
+export function customKey (version: string, key: string): string {
+  return `${version}\u0000custom\u0000${key}`
+}

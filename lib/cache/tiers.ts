@@ -1,0 +1,199 @@
+import LRUMapWithDelete from 'mnemonist/lru-map-with-delete'
+import type { PageHeaders } from '../render/protocol'
+
+/** A stored page: everything needed to answer without rendering. */
+export interface CacheEntry {
+  key: string
+  /** The normalized URL the page was rendered for; prefix invalidation matches it. */
+  url: string
+  status: number
+  headers: PageHeaders
+  body: Buffer
+  /** Milliseconds since the epoch; Infinity never expires. Fixed at render time, never extended. */
+  expiresAt: number
+  /** Every byte the entry holds (key, URL, headers, body), counted once when it is made. */
+  bytes: number
+}
+
+export type Tier = 'hot' | 'cold'
+
+export interface TierLimits {
+  hotEntries: number
+  coldEntries: number
+  coldMaxBytes: number
+}
+
+export interface CacheCounters {
+  lookups: number
+  hits: { hot: number, cold: number }
+  misses: number
+  expired: number
+  promotions: number
+  insertions: number
+  evictions: { hot: number, cold: number }
+}
+
+export function entryBytes (key: string, url: string, headers: PageHeaders, body: Buffer): number {
+  let bytes = Buffer.byteLength(key) + Buffer.byteLength(url) + body.byteLength
+  for (const [name, value] of Object.entries(headers)) {
+    bytes += name.length + (Array.isArray(value) ? value.reduce((sum, item) => sum + Buffer.byteLength(item), 0) : Buffer.byteLength(value))
+  }
+  return bytes
+}
+
+// mnemonist exposes no "pop least recent"; the byte bound needs it, so read the tail the same way setpop does.
+// test/cache-tiers.test.ts pins this against the installed mnemonist.
+function leastRecentKey<K, V> (lru: LRUMapWithDelete<K, V>): K | undefined {
+  if (lru.size === 0) return undefined
+  const internals = lru as unknown as { K: K[], tail: number }
+  return internals.K[internals.tail]
+}
+
+/**
+ * Two LRU tiers in the main thread. New pages enter the small hot tier; a page pushed out of hot moves to the
+ * cold tier while it fits its count and byte bounds; a cold hit promotes the page back to hot. An entry lives
+ * in exactly one tier, so every page is counted once.
+ */
+export class TieredCache {
+  readonly #hot: LRUMapWithDelete<string, CacheEntry>
+  readonly #cold: LRUMapWithDelete<string, CacheEntry> | null
+  readonly #coldMaxBytes: number
+  readonly #now: () => number
+  #coldBytes = 0
+  #hotBytes = 0
+  readonly counters: CacheCounters = {
+    lookups: 0,
+    hits: { hot: 0, cold: 0 },
+    misses: 0,
+    expired: 0,
+    promotions: 0,
+    insertions: 0,
+    evictions: { hot: 0, cold: 0 }
+  }
+
+  constructor (limits: TierLimits, now: () => number = Date.now) {
+    this.#hot = new LRUMapWithDelete(limits.hotEntries)
+    this.#cold = limits.coldEntries > 0 ? new LRUMapWithDelete(limits.coldEntries) : null
+    this.#coldMaxBytes = limits.coldMaxBytes
+    this.#now = now
+  }
+
+  /** Largest page worth storing: one that could never fit the cold tier would only churn the hot one. */
+  get maxEntryBytes (): number {
+    return this.#coldMaxBytes
+  }
+
+  get (key: string): { entry: CacheEntry, tier: Tier } | undefined {
+    this.counters.lookups++
+    const hot = this.#hot.get(key)
+    if (hot !== undefined) {
+      if (this.#isFresh(hot)) {
+        this.counters.hits.hot++
+        return { entry: hot, tier: 'hot' }
+      }
+      this.#deleteHot(key, hot)
+      this.counters.expired++
+    } else {
+      const cold = this.#cold?.peek(key)
+      if (cold !== undefined) {
+        this.#deleteCold(key, cold)
+        if (this.#isFresh(cold)) {
+          this.counters.hits.cold++
+          this.counters.promotions++
+          this.#putHot(cold)
+          return { entry: cold, tier: 'cold' }
+        }
+        this.counters.expired++
+      }
+    }
+    this.counters.misses++
+    return undefined
+  }
+
+  set (entry: CacheEntry): void {
+    if (entry.bytes > this.#coldMaxBytes) return
+    this.delete(entry.key)
+    this.counters.insertions++
+    this.#putHot(entry)
+  }
+
+  delete (key: string): boolean {
+    const hot = this.#hot.peek(key)
+    if (hot !== undefined) return this.#deleteHot(key, hot)
+    const cold = this.#cold?.peek(key)
+    return cold !== undefined && this.#deleteCold(key, cold)
+  }
+
+  /** Removes every page whose URL starts with `prefix`; returns how many. */
+  deletePrefix (prefix: string): number {
+    let removed = 0
+    for (const tier of [this.#hot, this.#cold]) {
+      if (tier === null) continue
+      const doomed: string[] = []
+      for (const [key, entry] of tier) if (entry.url.startsWith(prefix)) doomed.push(key)
+      for (const key of doomed) if (this.delete(key)) removed++
+    }
+    return removed
+  }
+
+  clear (): number {
+    const removed = this.#hot.size + (this.#cold?.size ?? 0)
+    this.#hot.clear()
+    this.#cold?.clear()
+    this.#hotBytes = 0
+    this.#coldBytes = 0
+    return removed
+  }
+
+  stats () {
+    return {
+      hot: { entries: this.#hot.size, bytes: this.#hotBytes },
+      cold: { entries: this.#cold?.size ?? 0, bytes: this.#coldBytes, maxBytes: this.#coldMaxBytes }
+    }
+  }
+
+  #isFresh (entry: CacheEntry): boolean {
+    return entry.expiresAt > this.#now()
+  }
+
+  #putHot (entry: CacheEntry): void {
+    const evicted = this.#hot.setpop(entry.key, entry)
+    this.#hotBytes += entry.bytes
+    if (evicted === null) return
+    this.#hotBytes -= evicted.value.bytes
+    if (evicted.evicted) {
+      this.counters.evictions.hot++
+      if (this.#isFresh(evicted.value)) this.#putCold(evicted.value)
+    }
+  }
+
+  #putCold (entry: CacheEntry): void {
+    if (this.#cold === null || entry.bytes > this.#coldMaxBytes) {
+      this.counters.evictions.cold++
+      return
+    }
+    const evicted = this.#cold.setpop(entry.key, entry)
+    this.#coldBytes += entry.bytes
+    if (evicted !== null) {
+      this.#coldBytes -= evicted.value.bytes
+      if (evicted.evicted) this.counters.evictions.cold++
+    }
+    while (this.#coldBytes > this.#coldMaxBytes) {
+      const key = leastRecentKey(this.#cold) as string
+      this.#deleteCold(key, this.#cold.peek(key) as CacheEntry)
+      this.counters.evictions.cold++
+    }
+  }
+
+  #deleteHot (key: string, entry: CacheEntry): boolean {
+    this.#hot.delete(key)
+    this.#hotBytes -= entry.bytes
+    return true
+  }
+
+  #deleteCold (key: string, entry: CacheEntry): boolean {
+    this.#cold?.delete(key)
+    this.#coldBytes -= entry.bytes
+    return true
+  }
+}

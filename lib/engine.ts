@@ -1,0 +1,417 @@
+import { createHash } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import {
+  FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_QUEUE_FULL, FST_SSR_RENDER_FAILED,
+  FST_SSR_RENDER_TIMEOUT, FST_SSR_WORKER_CRASHED
+} from './errors'
+import type { ResolvedOptions } from './options'
+import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
+import { isCacheable } from './cache/policy'
+import { entryBytes, TieredCache } from './cache/tiers'
+import { LatencyHistogram, type LatencySummary } from './metrics'
+import { compileBundle } from './render/sandbox'
+import { PoolError, RenderPool } from './render/pool'
+import type { PageHeaders, RenderFailure } from './render/protocol'
+
+/** Where a response came from, as sent in `x-ssr-cache`. */
+export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'MISS' | 'BYPASS'
+
+export interface ServedPage {
+  status: number
+  headers: PageHeaders
+  body: Buffer
+  cache: CacheState
+}
+
+export interface RenderCallOptions {
+  /** `false` renders without reading or writing the cache. */
+  cache?: boolean
+  /** A cache key of the route's own, used instead of the URL and data. */
+  key?: string
+  /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
+  renderTimeout?: number
+  /** Aborted when nobody needs the page any more (the client went away). */
+  signal?: AbortSignal
+}
+
+export interface EngineLogger {
+  error (object: object, message: string): void
+  warn (object: object, message: string): void
+}
+
+interface RenderedPage {
+  status: number
+  headers: PageHeaders
+  body: Buffer
+}
+
+/** One render shared by every concurrent miss of a key. */
+interface Flight {
+  url: string
+  promise: Promise<RenderedPage>
+  waiters: number
+  controller: AbortController
+  /** Set when an invalidation or clear ran during the render: its result must not be stored. */
+  discard: boolean
+}
+
+export interface CacheSnapshot {
+  lookups: number
+  hits: { hot: number, cold: number }
+  misses: number
+  /** Hits over lookups, 0 to 1. */
+  hitRate: number
+  /** Misses that waited for a render already in flight instead of starting one. */
+  coalesced: number
+  promotions: number
+  insertions: number
+  expired: number
+  evictions: { hot: number, cold: number }
+  entries: { hot: number, cold: number }
+  bytes: { hot: number, cold: number }
+  coldMaxBytes: number
+}
+
+export interface EngineSnapshot {
+  cache: CacheSnapshot | null
+  renders: {
+    /** Renders started in the pool. */
+    total: number
+    succeeded: number
+    /** Renders that threw, rejected or returned an invalid result. */
+    errors: number
+    timeouts: number
+    /** Renders lost with their worker (exit, out of memory). */
+    crashes: number
+    /** Requests answered 503 (queue full or closing) without a render. */
+    rejected: number
+    workerRestarts: number
+    durationMs: LatencySummary
+    queueWaitMs: LatencySummary
+  }
+  pool: { threads: number, busyThreads: number, utilization: number, queueSize: number, queueCapacity: number }
+  bundle: { path: string, version: string, loadedAt: string }
+}
+
+export interface RenderCounters {
+  started: number
+  succeeded: number
+  failed: number
+  timedOut: number
+  crashed: number
+  rejected: number
+  coalesced: number
+}
+
+/**
+ * The render-or-serve decision, free of Fastify: look up the cache, join a render already in flight, admit or
+ * shed, render in the pool under a deadline, store what may be shared. The main thread never renders here.
+ */
+export class SsrEngine {
+  readonly options: ResolvedOptions
+  readonly version: string
+  readonly loadedAt: Date
+  readonly cache: TieredCache | null
+  readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, coalesced: 0 }
+  /** Time a worker spent rendering, and time a render waited for a worker. */
+  readonly latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
+  readonly #pool: RenderPool
+  readonly #flights = new Map<string, Flight>()
+  readonly #running = new Set<Promise<unknown>>()
+  #closing = false
+  #closeTimer: NodeJS.Timeout | undefined
+  readonly #shutdown = new AbortController()
+
+  private constructor (options: ResolvedOptions, version: string, pool: RenderPool) {
+    this.options = options
+    this.version = version
+    this.loadedAt = new Date()
+    this.#pool = pool
+    this.cache = options.cache === null ? null : new TieredCache(options.cache)
+    // Every render in flight listens for shutdown; there may be thousands.
+    setMaxListeners(0, this.#shutdown.signal)
+  }
+
+  /** Reads and checks the bundle, starts the workers and waits until one has loaded it. */
+  static async start (options: ResolvedOptions, log: EngineLogger): Promise<SsrEngine> {
+    let source: string
+    let cachedData: Buffer
+    try {
+      source = await readFile(options.bundle, 'utf8')
+      cachedData = compileBundle(source, options.bundle)
+    } catch (error) {
+      throw new FST_SSR_BUNDLE_LOAD(options.bundle, (error as Error).message, { cause: error })
+    }
+    const version = createHash('sha256').update(source).digest('hex').slice(0, 16)
+    const pool = new RenderPool({
+      bundlePath: options.bundle,
+      source,
+      cachedData,
+      renderFunction: options.renderFunction,
+      globals: options.globals,
+      threads: options.threads,
+      maxHeapMb: options.maxHeapMb
+    }, (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'))
+    let outcome
+    try {
+      outcome = await pool.run({ kind: 'check' }, AbortSignal.timeout(options.renderTimeout * 10))
+    } catch (error) {
+      await pool.destroy()
+      throw new FST_SSR_BUNDLE_LOAD(options.bundle, `the worker could not start (${describeCause(error)})`, { cause: error })
+    }
+    if (!outcome.ok) {
+      await pool.destroy()
+      throw new FST_SSR_BUNDLE_LOAD(options.bundle, outcome.message)
+    }
+    return new SsrEngine(options, version, pool)
+  }
+
+  /** The page for `url` and `data`: from the cache, from a render in flight, or rendered now. */
+  async serve (url: string, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
+    const cacheOptions = this.options.cache
+    const renderUrl = normalizeUrl(url, cacheOptions?.query ?? null)
+    const timeout = call.renderTimeout ?? this.options.renderTimeout
+    const key = this.cache !== null && call.cache !== false ? this.#keyFor(renderUrl, data, call.key) : null
+    if (key === null || this.cache === null) {
+      return { ...await this.#track(this.#render(renderUrl, data, timeout, call.signal)), cache: 'BYPASS' }
+    }
+    const hit = this.cache.get(key)
+    if (hit !== undefined) return { ...hit.entry, cache: hit.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD' }
+
+    let flight = this.#flights.get(key)
+    if (flight === undefined) {
+      flight = this.#startFlight(key, renderUrl, data, timeout)
+    } else {
+      this.counters.coalesced++
+    }
+    return { ...await this.#join(flight, call.signal), cache: 'MISS' }
+  }
+
+  invalidate (url: string, data?: unknown): boolean {
+    const key = pageKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
+    const flight = this.#flights.get(key)
+    if (flight !== undefined) flight.discard = true
+    return this.cache?.delete(key) ?? false
+  }
+
+  /** Removes the page stored under a key a route supplied with `{ key }`. */
+  invalidateKey (key: string): boolean {
+    const full = customKey(this.version, key)
+    const flight = this.#flights.get(full)
+    if (flight !== undefined) flight.discard = true
+    return this.cache?.delete(full) ?? false
+  }
+
+  invalidatePrefix (prefix: string): number {
+    for (const flight of this.#flights.values()) if (flight.url.startsWith(prefix)) flight.discard = true
+    return this.cache?.deletePrefix(prefix) ?? 0
+  }
+
+  clear (): number {
+    for (const flight of this.#flights.values()) flight.discard = true
+    return this.cache?.clear() ?? 0
+  }
+
+  get closing (): boolean {
+    return this.#closing
+  }
+
+  /** Counters, latencies and sizes as they are now; `fastify.ssr.metrics()` and the metrics route show this. */
+  snapshot (): EngineSnapshot {
+    const pool = this.#pool.stats()
+    const cache = this.cache
+    let cacheSnapshot: CacheSnapshot | null = null
+    if (cache !== null) {
+      const { counters } = cache
+      const tiers = cache.stats()
+      const hits = counters.hits.hot + counters.hits.cold
+      cacheSnapshot = {
+        lookups: counters.lookups,
+        hits: { ...counters.hits },
+        misses: counters.misses,
+        hitRate: counters.lookups === 0 ? 0 : hits / counters.lookups,
+        coalesced: this.counters.coalesced,
+        promotions: counters.promotions,
+        insertions: counters.insertions,
+        expired: counters.expired,
+        evictions: { ...counters.evictions },
+        entries: { hot: tiers.hot.entries, cold: tiers.cold.entries },
+        bytes: { hot: tiers.hot.bytes, cold: tiers.cold.bytes },
+        coldMaxBytes: tiers.cold.maxBytes
+      }
+    }
+    return {
+      cache: cacheSnapshot,
+      renders: {
+        total: this.counters.started,
+        succeeded: this.counters.succeeded,
+        errors: this.counters.failed,
+        timeouts: this.counters.timedOut,
+        crashes: this.counters.crashed,
+        rejected: this.counters.rejected,
+        workerRestarts: pool.workerRestarts,
+        durationMs: this.latency.render.summary(),
+        queueWaitMs: this.latency.queueWait.summary()
+      },
+      pool: {
+        threads: pool.threads,
+        busyThreads: pool.busyThreads,
+        utilization: pool.utilization,
+        queueSize: pool.queueSize,
+        queueCapacity: this.options.maxQueue
+      },
+      bundle: { path: this.options.bundle, version: this.version, loadedAt: this.loadedAt.toISOString() }
+    }
+  }
+
+  /**
+   * Stops admitting renders; those in flight may finish for up to `closeTimeout`, after which they are stopped
+   * and answered 503. Called when the server starts closing, before it waits for its open requests.
+   */
+  beginClose (): void {
+    if (this.#closing) return
+    this.#closing = true
+    this.#closeTimer = setTimeout(() => this.#shutdown.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
+  }
+
+  /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. */
+  async close (): Promise<void> {
+    this.beginClose()
+    await Promise.allSettled([...this.#running])
+    clearTimeout(this.#closeTimer)
+    await this.#pool.destroy()
+  }
+
+  #keyFor (renderUrl: string, data: unknown, routeKey: string | undefined): string | null {
+    if (routeKey !== undefined) return customKey(this.version, routeKey)
+    try {
+      return pageKey(this.version, renderUrl, data)
+    } catch (error) {
+      // Data without a canonical form (a cycle) can still be rendered, just never shared.
+      if (error instanceof UnkeyableDataError) return null
+      throw error
+    }
+  }
+
+  #startFlight (key: string, url: string, data: unknown, timeout: number): Flight {
+    const controller = new AbortController()
+    const flight: Flight = { url, waiters: 0, controller, discard: false, promise: undefined as unknown as Promise<RenderedPage> }
+    flight.promise = this.#track(this.#render(url, data, timeout, controller.signal)).then((page) => {
+      if (!flight.discard && this.cache !== null && isCacheable(page.status, page.headers)) {
+        const ttl = this.options.cache?.ttl ?? 0
+        this.cache.set({
+          key,
+          url,
+          ...page,
+          expiresAt: ttl === 0 ? Infinity : Date.now() + ttl * 1000,
+          bytes: entryBytes(key, url, page.headers, page.body)
+        })
+      }
+      return page
+    }).finally(() => {
+      this.#flights.delete(key)
+    })
+    // Waiters may all leave before it settles; the rejection is theirs to see, not an unhandled one.
+    flight.promise.catch(() => {})
+    this.#flights.set(key, flight)
+    return flight
+  }
+
+  /** Waits for a shared render; when the last waiter's client leaves, the render is cancelled. */
+  async #join (flight: Flight, signal: AbortSignal | undefined): Promise<RenderedPage> {
+    flight.waiters++
+    if (signal === undefined) return await flight.promise
+    if (signal.aborted) {
+      this.#leave(flight)
+      throw signal.reason
+    }
+    return await new Promise<RenderedPage>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#leave(flight)
+        reject(signal.reason)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      flight.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
+  #leave (flight: Flight): void {
+    if (--flight.waiters === 0) flight.controller.abort(new Error('no client waits for this render'))
+  }
+
+  async #track<T> (promise: Promise<T>): Promise<T> {
+    this.#running.add(promise)
+    try {
+      return await promise
+    } finally {
+      this.#running.delete(promise)
+    }
+  }
+
+  /** Admission, deadline and the pool: the only path to a worker. */
+  async #render (url: string, data: unknown, timeout: number, cancel: AbortSignal | undefined): Promise<RenderedPage> {
+    if (this.#closing) {
+      this.counters.rejected++
+      throw new FST_SSR_CLOSING()
+    }
+    if (this.#pool.queueSize >= this.options.maxQueue && this.#pool.pending >= this.options.threads) {
+      this.counters.rejected++
+      throw Object.assign(new FST_SSR_QUEUE_FULL(), { retryAfter: this.#retryAfter() })
+    }
+    const deadline = new FST_SSR_RENDER_TIMEOUT()
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(deadline), timeout)
+    const onCancel = (): void => controller.abort(cancel?.reason)
+    const onShutdown = (): void => controller.abort(this.#shutdown.signal.reason)
+    cancel?.addEventListener('abort', onCancel, { once: true })
+    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
+    this.counters.started++
+    const enqueuedAt = performance.timeOrigin + performance.now()
+    try {
+      const outcome = await this.#pool.run({ kind: 'render', url, data }, controller.signal)
+      if (outcome.timing !== undefined) {
+        this.latency.render.record(outcome.timing.renderMs)
+        this.latency.queueWait.record(outcome.timing.startedAt - enqueuedAt)
+      }
+      if (!outcome.ok) throw this.#renderError(outcome)
+      this.counters.succeeded++
+      return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }
+    } catch (error) {
+      if (!(error instanceof PoolError)) {
+        this.counters.failed++
+        throw error
+      }
+      if (error.kind === 'aborted' && error.cause === deadline) {
+        this.counters.timedOut++
+        throw deadline
+      }
+      if (error.kind === 'aborted') throw error.cause
+      if (error.kind === 'closed') throw new FST_SSR_CLOSING()
+      this.counters.crashed++
+      throw new FST_SSR_WORKER_CRASHED({ cause: error.cause })
+    } finally {
+      clearTimeout(timer)
+      cancel?.removeEventListener('abort', onCancel)
+      this.#shutdown.signal.removeEventListener('abort', onShutdown)
+    }
+  }
+
+  #renderError (outcome: RenderFailure): Error {
+    // The bundle's message and stack stay on `cause`, for logs; the coded error itself says nothing of them.
+    const cause = Object.assign(new Error(outcome.message), { stack: outcome.stack ?? outcome.message })
+    return outcome.reason === 'result'
+      ? new FST_SSR_INVALID_RESULT({ cause })
+      : new FST_SSR_RENDER_FAILED({ cause })
+  }
+
+  #retryAfter (): number {
+    if (this.options.retryAfter !== null) return this.options.retryAfter
+    // Enough time for the queue in front of a new request to drain, by the mean wait measured so far.
+    return Math.min(60, Math.max(1, Math.ceil(this.#pool.meanWaitMs / 1000)))
+  }
+}
+
+function describeCause (error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

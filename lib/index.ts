@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import { SsrEngine, type RenderCallOptions } from './engine'
+import * as errors from './errors'
+import { normalizeOptions, type SsrOptions } from './options'
+import { sendFailure } from './http/failure'
+import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
+import { sendPage } from './http/send'
+import type { PageHeaders } from './render/protocol'
+
+export type { SsrOptions, SsrCacheOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
+/** What `fastify.ssr.metrics()` returns. */
+export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
+export { errors }
+
+/** Per-call options of `reply.ssr()` and `fastify.ssr.render()`. */
+export interface SsrRenderOptions {
+  /** `false` renders without reading or writing the page cache. */
+  cache?: boolean
+  /** Cache key of the route's own, used instead of the URL and data (remove it with `invalidateKey`). */
+  key?: string
+  /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
+  renderTimeout?: number
+}
+
+/** A rendered page, as `fastify.ssr.render()` returns it. */
+export interface SsrRenderResult {
+  html: string
+  status: number
+  headers: PageHeaders
+  /** Where the page came from: `HIT-HOT`, `HIT-COLD`, `MISS` or `BYPASS`. */
+  cache: string
+}
+
+/** `fastify.ssr`: render, invalidate and clear from code. */
+export interface SsrNamespace {
+  /** Renders (or serves from the cache) the page for `url` and `data`. Rejects with a coded `FST_SSR_*` error. */
+  render (url: string, data?: unknown, options?: SsrRenderOptions): Promise<SsrRenderResult>
+  /** Removes the cached page for `url` and `data`; true if there was one. */
+  invalidate (url: string, data?: unknown): boolean
+  /** Removes the cached page stored under a route-supplied `key`. */
+  invalidateKey (key: string): boolean
+  /** Removes every cached page whose normalized URL starts with `prefix`; returns how many. */
+  invalidatePrefix (prefix: string): number
+  /** Empties both cache tiers; returns how many pages were removed. Counters are kept. */
+  clear (): number
+  /** Content hash of the loaded bundle; part of every cache key. */
+  readonly version: string
+  /** A snapshot of the cache, render and pool counters. */
+  metrics (): SsrMetrics
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Renders `url` (default: the request's URL) with `data` in the worker pool, or serves it from the cache,
+     * and sends it. Returns the reply, so `return reply.ssr(...)` works in async handlers.
+     */
+    ssr (url?: string, data?: unknown, options?: SsrRenderOptions): FastifyReply
+  }
+  interface FastifyInstance {
+    ssr: SsrNamespace
+  }
+}
+
+async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promise<void> {
+  const options = normalizeOptions(rawOptions)
+  const engine = await SsrEngine.start(options, fastify.log)
+
+  const namespace: SsrNamespace = {
+    async render (url, data, callOptions) {
+      const page = await engine.serve(url, data, callOptions)
+      return { html: page.body.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
+    },
+    invalidate: (url, data) => engine.invalidate(url, data),
+    invalidateKey: (key) => engine.invalidateKey(key),
+    invalidatePrefix: (prefix) => engine.invalidatePrefix(prefix),
+    clear: () => engine.clear(),
+    get version () { return engine.version },
+    metrics: () => engine.snapshot()
+  }
+  fastify.decorate('ssr', namespace)
+
+  fastify.decorateReply('ssr', function ssr (this: FastifyReply, url?: string, data?: unknown, callOptions?: SsrRenderOptions) {
+    const reply = this
+    const target = url ?? reply.request.url
+    // A client that leaves stops waiting; the render is cancelled once no one waits for it.
+    const gone = new AbortController()
+    const onClose = (): void => { if (!reply.raw.writableFinished) gone.abort(new Error('client closed the connection')) }
+    reply.raw.once('close', onClose)
+    const call: RenderCallOptions = { ...callOptions, signal: gone.signal }
+    engine.serve(target, data, call).then((page) => {
+      reply.raw.off('close', onClose)
+      sendPage(reply, page)
+    }, (error: unknown) => {
+      reply.raw.off('close', onClose)
+      if (gone.signal.aborted) return
+      sendFailure(reply, error, target)
+    })
+    return reply
+  })
+
+  if (options.metrics !== null) registerMetricsRoute(fastify, engine, options.metrics)
+  if (options.purge !== null) registerPurgeRoute(fastify, engine, options.purge)
+
+  fastify.addHook('preClose', async () => { engine.beginClose() })
+  fastify.addHook('onClose', async () => { await engine.close() })
+}
+
+/** The plugin: `fastify.register(ssrPlugin, { bundle })`. */
+const ssrPlugin: FastifyPluginAsync<SsrOptions> = fp(plugin, { fastify: '5.x', name: 'fastify-ssr-engine' })
+
+export default ssrPlugin
+export { ssrPlugin }
+
+// `require('fastify-ssr-engine')` returns the plugin itself, with the named exports on it, as Fastify plugins do.
+module.exports = Object.assign(ssrPlugin, { default: ssrPlugin, ssrPlugin, errors })

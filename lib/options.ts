@@ -1,0 +1,243 @@
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import type { FastifyRequest } from 'fastify'
+import { FST_SSR_INVALID_OPTION } from './errors'
+
+/** Decides whether a request may use an admin route; `false` (or a rejection) answers 401. */
+export type SsrAuth = (request: FastifyRequest) => boolean | Promise<boolean>
+
+/** `GET /_ssr/metrics`: JSON, or Prometheus text with `Accept: text/plain` or `?format=prometheus`. */
+export interface SsrMetricsOptions {
+  /** Route path. Default `/_ssr/metrics`. */
+  path?: string
+  /**
+   * Who may read the metrics. Default: only requests made directly from the loopback interface (127.0.0.1, ::1)
+   * without proxy headers, so nothing is exposed to strangers until you say who may scrape.
+   */
+  auth?: SsrAuth
+}
+
+/** `DELETE /_ssr/cache[?prefix=/products]`: clears the cache, or the pages under a prefix. Off unless configured. */
+export interface SsrPurgeOptions {
+  /** Route path. Default `/_ssr/cache`. */
+  path?: string
+  /** Who may purge. Required: the route never exists unprotected. */
+  auth: SsrAuth
+}
+
+/** Options of the cache tiers (see the README's "Cache" section). */
+export interface SsrCacheOptions {
+  /** Entries in the hot tier of ready-to-send pages. Default 128. */
+  hotEntries?: number
+  /** Entries in the cold tier. Default 1000. */
+  coldEntries?: number
+  /** Bytes the cold tier may hold, counting every byte of every entry. Default 64 MiB. */
+  coldMaxBytes?: number
+  /** Seconds a page stays fresh after it was rendered; 0 keeps it until evicted. Default 300. */
+  ttl?: number
+  /**
+   * Query parameters that enter the cache key and reach the render; others are dropped from both,
+   * so `?utm_source=` or cache-busters cannot multiply entries. Default: every parameter.
+   */
+  query?: string[]
+}
+
+/** Options of `fastify.register(ssrPlugin, options)`. */
+export interface SsrOptions {
+  /** Path of the server bundle (script or CommonJS), resolved against the working directory. Required. */
+  bundle: string
+  /** Global function a script bundle sets, as in Rusty-SSR. Default `renderPage`. */
+  renderFunction?: string
+  /** Worker threads that render. Default `os.availableParallelism()`. */
+  threads?: number
+  /** Renders that may wait for a thread; past it requests get 503 with Retry-After. Default 512. */
+  maxQueue?: number
+  /** Milliseconds a render may take, queue wait included, before it is stopped with 504. Default 10000. */
+  renderTimeout?: number
+  /** Extra globals for the sandbox; values must be structured-cloneable. Default `{}`. */
+  globals?: Record<string, unknown>
+  /** Fixed Retry-After seconds on 503; by default derived from the measured queue wait. */
+  retryAfter?: number
+  /** Heap limit of each worker in MiB (worker `resourceLimits.maxOldGenerationSizeMb`). Default: Node's. */
+  maxHeapMb?: number
+  /** Milliseconds `close()` lets in-flight renders finish before stopping them. Default 10000. */
+  closeTimeout?: number
+  /** Page cache options, or `false` to render every request. */
+  cache?: SsrCacheOptions | false
+  /** The metrics route; `false` removes it. Default: `/_ssr/metrics`, loopback-only. */
+  metrics?: SsrMetricsOptions | false
+  /** The purge route; absent by default. */
+  purge?: SsrPurgeOptions
+}
+
+export interface ResolvedRoute {
+  path: string
+  auth: SsrAuth
+}
+
+export interface ResolvedCacheOptions {
+  hotEntries: number
+  coldEntries: number
+  coldMaxBytes: number
+  ttl: number
+  query: ReadonlySet<string> | null
+}
+
+export interface ResolvedOptions {
+  bundle: string
+  renderFunction: string
+  threads: number
+  maxQueue: number
+  renderTimeout: number
+  globals: Record<string, unknown>
+  retryAfter: number | null
+  maxHeapMb: number | null
+  closeTimeout: number
+  cache: ResolvedCacheOptions | null
+  metrics: ResolvedRoute | null
+  purge: ResolvedRoute | null
+}
+
+export const defaultCacheOptions = Object.freeze({
+  hotEntries: 128,
+  coldEntries: 1000,
+  coldMaxBytes: 64 * 1024 * 1024,
+  ttl: 300
+})
+
+export const defaultOptions = Object.freeze({
+  renderFunction: 'renderPage',
+  maxQueue: 512,
+  renderTimeout: 10_000,
+  closeTimeout: 10_000
+})
+
+const identifier = /^[A-Za-z_$][\w$]*$/
+
+function invalid (name: string, expected: string): never {
+  throw new FST_SSR_INVALID_OPTION(name, expected)
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+function integer (name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalid(name, `expected an integer from ${min} to ${max}, got ${describe(value)}`)
+  }
+  return value
+}
+
+function optionalPositive (name: string, value: unknown): number | null {
+  if (value === undefined) return null
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    invalid(name, `expected a positive number, got ${describe(value)}`)
+  }
+  return value
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return typeof value
+}
+
+function resolveGlobals (value: unknown): Record<string, unknown> {
+  if (value === undefined) return {}
+  if (!isPlainObject(value)) invalid('globals', `expected a plain object, got ${describe(value)}`)
+  for (const [key, entry] of Object.entries(value)) {
+    // Globals cross the thread boundary to every worker, so they must survive structured cloning.
+    try {
+      structuredClone(entry)
+    } catch {
+      invalid(`globals.${key}`, 'expected a structured-cloneable value (no functions, symbols or class instances with private state)')
+    }
+  }
+  return { ...value }
+}
+
+function resolveCache (value: unknown): ResolvedCacheOptions | null {
+  if (value === false) return null
+  if (value === undefined) value = {}
+  if (!isPlainObject(value)) invalid('cache', `expected false or an object, got ${describe(value)}`)
+  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'query'])
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) invalid(`cache.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
+  }
+  let query: Set<string> | null = null
+  if (value.query !== undefined) {
+    if (!Array.isArray(value.query) || !value.query.every((name) => typeof name === 'string')) {
+      invalid('cache.query', `expected an array of parameter names, got ${describe(value.query)}`)
+    }
+    query = new Set(value.query as string[])
+  }
+  return {
+    hotEntries: integer('cache.hotEntries', value.hotEntries, defaultCacheOptions.hotEntries, 1),
+    coldEntries: integer('cache.coldEntries', value.coldEntries, defaultCacheOptions.coldEntries, 0),
+    coldMaxBytes: integer('cache.coldMaxBytes', value.coldMaxBytes, defaultCacheOptions.coldMaxBytes, 0),
+    ttl: integer('cache.ttl', value.ttl, defaultCacheOptions.ttl, 0),
+    query
+  }
+}
+
+const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+
+/** The default guard of the metrics route: a direct request from this machine, not one relayed by a proxy. */
+export function loopbackOnly (request: FastifyRequest): boolean {
+  const headers = request.headers
+  if (headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined || headers['x-real-ip'] !== undefined) return false
+  return loopback.has(request.socket.remoteAddress ?? '')
+}
+
+function resolveRoute (name: string, value: unknown, defaultPath: string, authRequired: boolean): ResolvedRoute {
+  if (!isPlainObject(value)) invalid(name, `expected false or an object, got ${describe(value)}`)
+  for (const key of Object.keys(value)) {
+    if (key !== 'path' && key !== 'auth') invalid(`${name}.${key}`, 'unknown option; expected path or auth')
+  }
+  const { path = defaultPath, auth } = value
+  if (typeof path !== 'string' || !path.startsWith('/')) invalid(`${name}.path`, `expected a path starting with "/", got ${describe(path)}`)
+  if (auth === undefined && authRequired) invalid(`${name}.auth`, 'expected a function (request) => boolean; this route never exists unprotected')
+  if (auth !== undefined && typeof auth !== 'function') invalid(`${name}.auth`, `expected a function (request) => boolean, got ${describe(auth)}`)
+  return { path, auth: (auth as SsrAuth | undefined) ?? loopbackOnly }
+}
+
+const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals',
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'cache', 'metrics', 'purge'])
+
+/** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
+export function normalizeOptions (options: unknown): ResolvedOptions {
+  if (!isPlainObject(options)) invalid('options', `expected an object, got ${describe(options)}`)
+  for (const key of Object.keys(options)) {
+    // Fastify's own register options travel in the same object.
+    if (!knownOptions.has(key) && key !== 'prefix' && key !== 'logLevel' && key !== 'logSerializers') {
+      invalid(key, `unknown option; expected one of ${[...knownOptions].join(', ')}`)
+    }
+  }
+  const { bundle, renderFunction = defaultOptions.renderFunction } = options
+  if (typeof bundle !== 'string' || bundle.length === 0) {
+    invalid('bundle', `expected the path of the server bundle, got ${describe(bundle)}`)
+  }
+  if (typeof renderFunction !== 'string' || !identifier.test(renderFunction)) {
+    invalid('renderFunction', `expected a JavaScript identifier, got ${describe(renderFunction)}`)
+  }
+  return {
+    bundle: resolve(bundle),
+    renderFunction,
+    threads: integer('threads', options.threads, availableParallelism(), 1, 256),
+    maxQueue: integer('maxQueue', options.maxQueue, defaultOptions.maxQueue, 0),
+    renderTimeout: integer('renderTimeout', options.renderTimeout, defaultOptions.renderTimeout, 1),
+    globals: resolveGlobals(options.globals),
+    retryAfter: options.retryAfter === undefined ? null : integer('retryAfter', options.retryAfter, 1, 1, 86_400),
+    maxHeapMb: optionalPositive('maxHeapMb', options.maxHeapMb),
+    closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),
+    cache: resolveCache(options.cache),
+    metrics: options.metrics === false ? null : resolveRoute('metrics', options.metrics ?? {}, '/_ssr/metrics', false),
+    purge: options.purge === undefined ? null : resolveRoute('purge', options.purge, '/_ssr/cache', true)
+  }
+}

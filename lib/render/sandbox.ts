@@ -1,0 +1,76 @@
+import vm from 'node:vm'
+import { createBrowserGlobals, createLocation, MemoryStorage } from './polyfills'
+
+/**
+ * One vm context per worker with the bundle evaluated once. The context isolates state (globals, prototypes),
+ * not trust: the bundle is the application's own code and can reach the worker's realm through any injected object.
+ */
+export interface Sandbox {
+  render (url: string, data: unknown): Promise<unknown>
+}
+
+export interface SandboxOptions {
+  source: string
+  filename: string
+  renderFunction: string
+  globals: Record<string, unknown>
+  cachedData?: Buffer
+}
+
+// The origin `location` reports; fixed, because a Host header is the client's to choose and pages are shared.
+const origin = 'http://localhost'
+
+type RenderFn = (url: string, data: unknown) => unknown
+
+function pickRenderFunction (context: Record<string, unknown>, exported: unknown, renderFunction: string): RenderFn | null {
+  const fromGlobal = context[renderFunction]
+  if (typeof fromGlobal === 'function') return fromGlobal as RenderFn
+  if (typeof exported === 'function') return exported as RenderFn
+  if (exported !== null && typeof exported === 'object') {
+    const exports = exported as Record<string, unknown>
+    for (const name of [renderFunction, 'render', 'renderPage', 'default']) {
+      if (typeof exports[name] === 'function') return exports[name] as RenderFn
+    }
+  }
+  return null
+}
+
+/** Evaluates the bundle in a fresh context; throws with a readable cause when it cannot render. */
+export function createSandbox (options: SandboxOptions): Sandbox {
+  const context = vm.createContext({ ...createBrowserGlobals(), ...structuredClone(options.globals) }, {
+    name: `ssr:${options.filename}`
+  }) as Record<string, unknown>
+  vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis; globalThis.globalThis = globalThis', context)
+
+  // `module`/`exports` exist only while the bundle evaluates, so CommonJS bundles can export their render
+  // function; afterwards the context holds no Node-flavoured globals the user did not ask for.
+  const module = { exports: {} as unknown }
+  context.module = module
+  context.exports = module.exports
+  const script = new vm.Script(options.source, { filename: options.filename, cachedData: options.cachedData })
+  try {
+    script.runInContext(context)
+  } finally {
+    delete context.module
+    delete context.exports
+  }
+
+  const render = pickRenderFunction(context, module.exports, options.renderFunction)
+  if (render === null) {
+    throw new Error(`no render function found: set globalThis.${options.renderFunction} or export render, renderPage or default`)
+  }
+
+  return {
+    async render (url, data) {
+      context.location = createLocation(url, origin)
+      context.localStorage = new MemoryStorage()
+      context.sessionStorage = new MemoryStorage()
+      return await render(url, data)
+    }
+  }
+}
+
+/** Compiles the bundle once in the main thread: a syntax check before any worker starts, and a code cache for them. */
+export function compileBundle (source: string, filename: string): Buffer {
+  return new vm.Script(source, { filename }).createCachedData()
+}

@@ -1,0 +1,63 @@
+import Fastify, { type FastifyReply } from 'fastify'
+import { expect, test } from 'tstyche'
+import ssrPlugin, { errors, ssrPlugin as named, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult } from 'fastify-ssr-engine'
+
+test('the default and named exports are the same plugin', () => {
+  expect(named).type.toBe(ssrPlugin)
+})
+
+test('register takes SsrOptions and requires bundle', async () => {
+  const app = Fastify()
+  expect(app.register(ssrPlugin, { bundle: './dist/server.js' })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, {
+    bundle: './dist/server.js',
+    renderFunction: 'renderPage',
+    threads: 2,
+    maxQueue: 512,
+    renderTimeout: 10_000,
+    globals: { apiBase: '/api' },
+    retryAfter: 2,
+    maxHeapMb: 256,
+    closeTimeout: 5_000,
+    cache: { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 1 << 26, ttl: 300, query: ['page'] }
+  })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { cache: false, bundle: 'x.js' })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, {})).type.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', threads: '2' })).type.toRaiseError()
+  expect<SsrOptions['cache']>().type.toBe<import('fastify-ssr-engine').SsrCacheOptions | false | undefined>()
+})
+
+test('reply.ssr returns the reply; its arguments are optional', () => {
+  const app = Fastify()
+  app.get('/', async (request, reply) => {
+    expect(reply.ssr()).type.toBe<FastifyReply>()
+    expect(reply.ssr('/about', { user: 'x' }, { cache: false, key: 'k', renderTimeout: 100 })).type.toBe<FastifyReply>()
+    expect(reply.ssr('/about', undefined, { cache: 'no' })).type.toRaiseError()
+    return reply.ssr(request.url)
+  })
+})
+
+test('fastify.ssr renders and invalidates from code', async () => {
+  const app = Fastify()
+  expect(app.ssr).type.toBe<SsrNamespace>()
+  expect(await app.ssr.render('/')).type.toBe<SsrRenderResult>()
+  expect((await app.ssr.render('/', { a: 1 })).html).type.toBe<string>()
+  expect(app.ssr.invalidate('/', { a: 1 })).type.toBe<boolean>()
+  expect(app.ssr.invalidatePrefix('/products')).type.toBe<number>()
+  expect(app.ssr.clear()).type.toBe<number>()
+  expect(app.ssr.version).type.toBe<string>()
+})
+
+test('errors are constructors with codes', () => {
+  expect(new errors.FST_SSR_QUEUE_FULL().code).type.toBe<'FST_SSR_QUEUE_FULL'>()
+})
+
+test('metrics and purge options, and the metrics snapshot', async () => {
+  const app = Fastify()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', metrics: false })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', metrics: { path: '/m', auth: async (request) => request.ip === '10.0.0.1' } })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', purge: { auth: () => true } })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', purge: {} })).type.toRaiseError()
+  expect(app.ssr.metrics().renders.total).type.toBe<number>()
+  expect(app.ssr.metrics().cache).type.toBe<SsrMetrics['cache']>()
+})
