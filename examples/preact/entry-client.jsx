@@ -7,7 +7,7 @@ import { App } from './App.jsx'
 import '../shared/styles.css'
 
 const data = readEmbeddedData()
-hydrate(<App page={matchPage(location.href, data)} data={data} />, document.getElementById('root'))
+hydrate(<App page={matchPage(window.location.href, data)} data={data} />, document.getElementById('root'))
 // Preact hydrates synchronously, so the listeners are attached by now: tell a person (and the browser test) that
 // the page is interactive.
 document.documentElement.dataset.hydrated = 'preact'

@@ -15,5 +15,5 @@ function MarkHydrated ({ children }) {
 }
 
 const data = readEmbeddedData()
-const page = matchPage(location.href, data)
+const page = matchPage(window.location.href, data)
 hydrateRoot(document.getElementById('root'), <MarkHydrated><App page={page} data={data} /></MarkHydrated>)

@@ -56,4 +56,9 @@ function productData (id) {
   return { categories, product: productsById.get(id) ?? null }
 }
 
-module.exports = { categories, products, listingData, productData }
+/** Data for any other page, the 404: the navigation still lists the categories. */
+function notFoundData () {
+  return { categories }
+}
+
+module.exports = { categories, products, listingData, productData, notFoundData }

@@ -6,7 +6,7 @@ import App from './App.vue'
 import '../shared/styles.css'
 
 const data = readEmbeddedData()
-createSSRApp(App, { page: matchPage(location.href, data), data }).mount('#root')
+createSSRApp(App, { page: matchPage(window.location.href, data), data }).mount('#root')
 // Vue hydrates synchronously in mount(), so the listeners are attached by now: tell a person (and the browser
 // test) that the page is interactive.
 document.documentElement.dataset.hydrated = 'vue'
