@@ -3,9 +3,9 @@
 const { join } = require('node:path')
 const { buildApp, start } = require('../shared/app.js')
 
-/** The app, not yet listening; tests start it on port 0. `options` as in buildApp, minus `dist`. */
+/** The app, not yet listening; tests start it on port 0 (and may pass another `dist`). Options as in buildApp. */
 function build (options = {}) {
-  return buildApp({ ...options, dist: join(__dirname, 'dist') })
+  return buildApp({ dist: join(__dirname, 'dist'), ...options })
 }
 
 if (require.main === module) {
