@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
+// The plugin's types augment FastifyInstance with `ssr`, which the tests use on the example apps.
+import type {} from '../../dist/index.js'
 
 export const frameworks = ['react', 'preact', 'vue'] as const
 export type Framework = typeof frameworks[number]
