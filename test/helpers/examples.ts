@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 // The plugin's types augment FastifyInstance with `ssr`, which the tests use on the example apps.
@@ -20,7 +21,7 @@ const examplesDir = join(__dirname, '..', '..', 'examples')
  */
 export async function startExample (t: Test, framework: Framework): Promise<StartedExample> {
   // build.mjs is an ES module; import() loads it from this CommonJS test.
-  const { buildExample } = await import(join(examplesDir, 'build.mjs'))
+  const { buildExample } = await import(pathToFileURL(join(examplesDir, 'build.mjs')).href)
   const dist: string = await buildExample(framework, { outdir: t.testdir() })
   const { build } = require(join(examplesDir, framework, 'server.js'))
   const app: FastifyInstance = await build({ dist, logger: false, ssr: { threads: 1 } })
