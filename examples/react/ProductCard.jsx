@@ -1,0 +1,11 @@
+import { formatPrice, productPathFor } from '../shared/shop.mjs'
+
+export function ProductCard ({ product, onAddToCart }) {
+  return (
+    <article className='card'>
+      <h3><a href={productPathFor(product)}>{product.name}</a></h3>
+      <p className='price'>{formatPrice(product.price)}</p>
+      <button type='button' className='add-to-cart' onClick={onAddToCart}>Add to cart</button>
+    </article>
+  )
+}
