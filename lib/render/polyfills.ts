@@ -128,6 +128,13 @@ export function createBrowserGlobals (): Record<string, unknown> {
     WritableStream,
     TransformStream,
     Blob,
+    // Body helpers only (new Response(stream).text()); fetch stays out, the sandbox reaches no network.
+    Response,
+    Request,
+    Headers,
+    TextEncoderStream,
+    TextDecoderStream,
+    DOMException,
     atob,
     btoa,
     structuredClone,
