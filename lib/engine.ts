@@ -2,16 +2,17 @@ import { createHash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import {
-  FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_QUEUE_FULL, FST_SSR_RENDER_FAILED,
-  FST_SSR_RENDER_TIMEOUT, FST_SSR_WORKER_CRASHED
+  FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
+  FST_SSR_WORKER_CRASHED
 } from './errors'
 import type { ResolvedOptions } from './options'
 import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
 import { isCacheable } from './cache/policy'
 import { entryBytes, TieredCache } from './cache/tiers'
+import { admit } from './http/backpressure'
 import { compileBundle } from './render/sandbox'
 import { PoolError, RenderPool } from './render/pool'
-import type { PageHeaders, RenderFailure } from './render/protocol'
+import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
 
 /** Where a response came from, as sent in `x-ssr-cache`. */
 export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'MISS' | 'BYPASS'
@@ -62,6 +63,8 @@ export interface RenderCounters {
   timedOut: number
   crashed: number
   rejected: number
+  /** Renders dropped from the queue because no client waited for them any more. */
+  cancelled: number
   coalesced: number
 }
 
@@ -74,7 +77,7 @@ export class SsrEngine {
   readonly version: string
   readonly loadedAt: Date
   readonly cache: TieredCache | null
-  readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, coalesced: 0 }
+  readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, cancelled: 0, coalesced: 0 }
   readonly #pool: RenderPool
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
@@ -114,7 +117,7 @@ export class SsrEngine {
     }, (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'))
     let outcome
     try {
-      outcome = await pool.run({ kind: 'check' }, AbortSignal.timeout(options.renderTimeout * 10))
+      outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.renderTimeout * 10) })
     } catch (error) {
       await pool.destroy()
       throw new FST_SSR_BUNDLE_LOAD(options.bundle, `the worker could not start (${describeCause(error)})`, { cause: error })
@@ -252,6 +255,9 @@ export class SsrEngine {
   }
 
   #leave (flight: Flight): void {
+    // Only a render still queued is dropped (see RunSignals.cancel); one already running finishes and is stored, and
+    // a request arriving meanwhile joins it. A dropped flight settles within the same turn of the event loop, so a
+    // later request never joins it.
     if (--flight.waiters === 0) flight.controller.abort(new Error('no client waits for this render'))
   }
 
@@ -270,41 +276,59 @@ export class SsrEngine {
       this.counters.rejected++
       throw new FST_SSR_CLOSING()
     }
-    if (this.#pool.queueSize >= this.options.maxQueue && this.#pool.pending >= this.options.threads) {
+    try {
+      admit({ inFlight: this.#pool.inFlight, threads: this.options.threads, recentWaitMs: this.#pool.recentWaitMs }, this.options)
+    } catch (error) {
       this.counters.rejected++
-      throw Object.assign(new FST_SSR_QUEUE_FULL(), { retryAfter: this.#retryAfter() })
+      throw error
     }
-    const deadline = new FST_SSR_RENDER_TIMEOUT()
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(deadline), timeout)
-    const onCancel = (): void => controller.abort(cancel?.reason)
-    const onShutdown = (): void => controller.abort(this.#shutdown.signal.reason)
-    cancel?.addEventListener('abort', onCancel, { once: true })
+    // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
+    const timedOut = new FST_SSR_RENDER_TIMEOUT()
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(timedOut), timeout)
+    const onShutdown = (): void => deadline.abort(this.#shutdown.signal.reason)
     this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     this.counters.started++
     try {
-      const outcome = await this.#pool.run({ kind: 'render', url, data }, controller.signal)
-      if (!outcome.ok) throw this.#renderError(outcome)
-      this.counters.succeeded++
-      return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }
+      const task = { kind: 'render', url, data, deadline: Date.now() + timeout } as const
+      return this.#settle(await this.#pool.run(task, { deadline: deadline.signal, cancel }), timedOut)
     } catch (error) {
-      if (!(error instanceof PoolError)) {
-        this.counters.failed++
-        throw error
-      }
-      if (error.kind === 'aborted' && error.cause === deadline) {
-        this.counters.timedOut++
-        throw deadline
-      }
-      if (error.kind === 'aborted') throw error.cause
-      if (error.kind === 'closed') throw new FST_SSR_CLOSING()
-      this.counters.crashed++
-      throw new FST_SSR_WORKER_CRASHED({ cause: error.cause })
+      throw this.#poolFailure(error, timedOut, cancel)
     } finally {
       clearTimeout(timer)
-      cancel?.removeEventListener('abort', onCancel)
       this.#shutdown.signal.removeEventListener('abort', onShutdown)
     }
+  }
+
+  /** A worker's answer as a page, or as the coded error it stands for. */
+  #settle (outcome: RenderOutcome, timedOut: Error): RenderedPage {
+    if (outcome.ok) {
+      this.counters.succeeded++
+      return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }
+    }
+    if (outcome.reason === 'expired') {
+      this.counters.timedOut++
+      throw timedOut
+    }
+    this.counters.failed++
+    throw this.#renderError(outcome)
+  }
+
+  /** Why the pool gave no answer, as a coded error; errors thrown by #settle pass through. */
+  #poolFailure (error: unknown, timedOut: Error, cancel: AbortSignal | undefined): unknown {
+    if (!(error instanceof PoolError)) return error
+    if (error.kind === 'aborted') {
+      if (error.cause === timedOut) {
+        this.counters.timedOut++
+        return timedOut
+      }
+      if (cancel?.aborted === true && error.cause === cancel.reason) this.counters.cancelled++
+      // The reason given to the signal: FST_SSR_CLOSING at the close timeout, the caller's own on a cancel.
+      return error.cause
+    }
+    if (error.kind === 'closed') return new FST_SSR_CLOSING()
+    this.counters.crashed++
+    return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
   }
 
   #renderError (outcome: RenderFailure): Error {
@@ -313,12 +337,6 @@ export class SsrEngine {
     return outcome.reason === 'result'
       ? new FST_SSR_INVALID_RESULT({ cause })
       : new FST_SSR_RENDER_FAILED({ cause })
-  }
-
-  #retryAfter (): number {
-    if (this.options.retryAfter !== null) return this.options.retryAfter
-    // Enough time for the queue in front of a new request to drain, by the mean wait measured so far.
-    return Math.min(60, Math.max(1, Math.ceil(this.#pool.meanWaitMs / 1000)))
   }
 }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { Piscina } from 'piscina'
-import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+import { isTaskStarted, type PostedTask, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 export interface PoolOptions extends WorkerData {
   threads: number
@@ -18,6 +19,23 @@ export interface PoolStats {
   waitTime: { p50: number, p90: number, p99: number, mean: number }
 }
 
+/** How a task may be stopped before it answers. */
+export interface RunSignals {
+  /** Stops the task wherever it is: dropped from the queue, or its worker terminated and replaced. */
+  deadline: AbortSignal
+  /**
+   * Drops the task only while it waits for a thread. Once running it finishes: stopping it would cost a worker
+   * (terminate, respawn, load the bundle again), more than letting it end within its deadline.
+   */
+  cancel?: AbortSignal
+}
+
+/** A task the pool has handed to piscina and not yet seen settle. */
+interface Tracked {
+  queuedAt: number
+  started: boolean
+}
+
 /** Why a pool task ended without an outcome. */
 export type PoolFailure = 'aborted' | 'crashed' | 'closed'
 
@@ -32,14 +50,14 @@ export class PoolError extends Error {
  * failures leave as PoolError, for the engine to turn into responses.
  */
 export class RenderPool {
-  readonly #piscina: Piscina<RenderTask, RenderOutcome>
-  readonly #threads: number
-  #created = 0
-  #running = 0
+  readonly #piscina: Piscina<PostedTask, RenderOutcome>
+  readonly #tasks = new Map<number, Tracked>()
+  #lastId = 0
+  #recentWaitMs: number | null = null
+  #restarts = 0
   #closed = false
 
   constructor (options: PoolOptions, onWorkerError: (error: unknown) => void) {
-    this.#threads = options.threads
     const workerData: WorkerData = {
       bundlePath: options.bundlePath,
       source: options.source,
@@ -58,39 +76,69 @@ export class RenderPool {
       workerData,
       ...(options.maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } })
     })
-    this.#piscina.on('workerCreate', () => { this.#created++ })
+    // Counted as a worker goes (crash, deadline, heap limit) rather than as its replacement arrives, so the count is
+    // right by the time the failed task's caller hears of it.
+    this.#piscina.on('workerDestroy', () => { if (!this.#closed) this.#restarts++ })
+    this.#piscina.on('message', (message: unknown) => { if (isTaskStarted(message)) this.#started(message.taskStarted) })
     // A worker that dies between tasks (a bundle's timer throwing after its render returned) surfaces here;
     // piscina has already replaced it. Without a listener the main thread would crash.
     this.#piscina.on('error', onWorkerError)
   }
 
-  get queueSize (): number {
-    return this.#piscina.queueSize
+  /** Tasks handed to the pool and not settled: running, or waiting for a thread. Counted here, not by piscina. */
+  get inFlight (): number {
+    return this.#tasks.size
   }
 
-  /** Renders in flight or waiting, as seen by callers. */
-  get pending (): number {
-    return this.#running
+  /**
+   * The recent queue wait of renders in ms: from submission until a worker took them, or until their deadline
+   * dropped them from the queue (they waited at least that long). 0 before any render.
+   */
+  get recentWaitMs (): number {
+    return this.#recentWaitMs ?? 0
   }
 
-  async run (task: RenderTask, signal: AbortSignal): Promise<RenderOutcome> {
+  async run (task: RenderTask, signals: RunSignals): Promise<RenderOutcome> {
     if (this.#closed) throw new PoolError('closed', null)
-    this.#running++
+    const { deadline, cancel } = signals
+    if (deadline.aborted) throw new PoolError('aborted', deadline.reason)
+    if (cancel?.aborted === true) throw new PoolError('aborted', cancel.reason)
+    const id = ++this.#lastId
+    const tracked: Tracked = { queuedAt: performance.now(), started: false }
+    const controller = new AbortController()
+    const onDeadline = (): void => {
+      if (!tracked.started && task.kind === 'render') this.#recordWait(performance.now() - tracked.queuedAt)
+      controller.abort(deadline.reason)
+    }
+    const onCancel = (): void => { if (!tracked.started) controller.abort(cancel?.reason) }
+    deadline.addEventListener('abort', onDeadline, { once: true })
+    cancel?.addEventListener('abort', onCancel, { once: true })
+    this.#tasks.set(id, tracked)
     try {
-      return await this.#piscina.run(task, { signal })
+      return await this.#piscina.run({ ...task, id }, { signal: controller.signal })
     } catch (error) {
-      if (signal.aborted) throw new PoolError('aborted', signal.reason)
+      if (controller.signal.aborted) throw new PoolError('aborted', controller.signal.reason)
       if (this.#closed) throw new PoolError('closed', error)
       throw new PoolError('crashed', error)
     } finally {
-      this.#running--
+      this.#tasks.delete(id)
+      deadline.removeEventListener('abort', onDeadline)
+      cancel?.removeEventListener('abort', onCancel)
     }
   }
 
-  /** Mean queue wait in milliseconds, measured by piscina over the tasks it ran. */
-  get meanWaitMs (): number {
-    const mean = this.#piscina.histogram.waitTime.mean
-    return Number.isFinite(mean) ? mean : 0
+  #started (id: number): void {
+    // The result may overtake this message (another port): then the task is gone and its wait is not known.
+    const tracked = this.#tasks.get(id)
+    if (tracked === undefined || tracked.started) return
+    tracked.started = true
+    this.#recordWait(performance.now() - tracked.queuedAt)
+  }
+
+  #recordWait (ms: number): void {
+    // The first render sets the estimate and each later one moves it a fifth of the way: one odd render does not
+    // swing Retry-After, a lasting change shows within a few. Piscina's histogram would average over the pool's life.
+    this.#recentWaitMs = this.#recentWaitMs === null ? ms : this.#recentWaitMs + (ms - this.#recentWaitMs) / 5
   }
 
   stats (): PoolStats {
@@ -102,7 +150,7 @@ export class RenderPool {
       queueSize: this.#piscina.queueSize,
       utilization: finite(this.#piscina.utilization),
       completed: this.#piscina.completed,
-      workerRestarts: Math.max(0, this.#created - this.#threads),
+      workerRestarts: this.#restarts,
       runTime: pick(runTime),
       waitTime: pick(waitTime)
     }

@@ -11,9 +11,25 @@ export interface WorkerData {
 }
 
 export type RenderTask =
-  | { kind: 'render', url: string, data: unknown }
+  /** `deadline` is in ms since the epoch and counts the queue wait: past it the worker does not render at all. */
+  | { kind: 'render', url: string, data: unknown, deadline: number }
   /** Asks a worker whether its bundle loaded; answered without rendering. */
   | { kind: 'check' }
+
+/** A task as the pool posts it: with an id the worker echoes in `TaskStarted`. */
+export type PostedTask = RenderTask & { id: number }
+
+/**
+ * Posted by a worker on its parent port as it takes a render off the queue, before any bundle code runs: from then
+ * on the task can only be stopped with its worker, and the pool knows how long it waited.
+ */
+export interface TaskStarted {
+  taskStarted: number
+}
+
+export function isTaskStarted (message: unknown): message is TaskStarted {
+  return typeof message === 'object' && message !== null && typeof (message as TaskStarted).taskStarted === 'number'
+}
 
 export type PageHeaders = Record<string, string | string[]>
 
@@ -26,8 +42,11 @@ export interface RenderSuccess {
 
 export interface RenderFailure {
   ok: false
-  /** load: the bundle never loaded; render: it threw or rejected; result: it returned something unsendable. */
-  reason: 'load' | 'render' | 'result'
+  /**
+   * load: the bundle never loaded; render: it threw or rejected; result: it returned something unsendable;
+   * expired: the task reached its worker after its deadline and was not rendered.
+   */
+  reason: 'load' | 'render' | 'result' | 'expired'
   message: string
   stack?: string
 }

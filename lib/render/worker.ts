@@ -1,5 +1,6 @@
+import { parentPort } from 'node:worker_threads'
 import { workerData } from 'piscina'
-import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+import type { PostedTask, RenderOutcome, TaskStarted, WorkerData } from './protocol'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
@@ -33,9 +34,16 @@ function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderO
   }
 }
 
-export default async function run (task: RenderTask): Promise<RenderOutcome> {
+export default async function run (task: PostedTask): Promise<RenderOutcome> {
+  if (task.kind === 'check') return loadError ?? { ok: true, html: '', status: 200, headers: {} }
+  parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
   if (sandbox === null) return loadError as RenderOutcome
-  if (task.kind === 'check') return { ok: true, html: '', status: 200, headers: {} }
+  // The main thread's timer drops a task still queued at its deadline, but only once its event loop gets round to
+  // it; under load the task may be handed to a worker first. It is answered here without running bundle code, so a
+  // request that waited past its deadline is never rendered.
+  if (Date.now() >= task.deadline) {
+    return { ok: false, reason: 'expired', message: 'the render deadline passed while the task waited for a thread' }
+  }
   let value: unknown
   try {
     value = await sandbox.render(task.url, task.data)
