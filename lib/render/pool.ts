@@ -1,7 +1,8 @@
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { Piscina } from 'piscina'
-import { isTaskStarted, type PostedTask, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
+import {
+  isTaskStarted, sharedClock, type PostedTask, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData
+} from './protocol'
 
 export interface PoolOptions extends WorkerData {
   threads: number
@@ -32,7 +33,9 @@ export interface RunSignals {
 
 /** A task the pool has handed to piscina and not yet seen settle. */
 interface Tracked {
+  /** `sharedClock` time of submission. */
   queuedAt: number
+  /** Set by the worker's start message: the task can no longer be dropped from the queue. */
   started: boolean
 }
 
@@ -50,7 +53,7 @@ export class PoolError extends Error {
  * failures leave as PoolError, for the engine to turn into responses.
  */
 export class RenderPool {
-  readonly #piscina: Piscina<PostedTask, RenderOutcome>
+  readonly #piscina: Piscina<PostedTask, TaskReply>
   readonly #tasks = new Map<number, Tracked>()
   #lastId = 0
   #recentWaitMs: number | null = null
@@ -79,7 +82,11 @@ export class RenderPool {
     // Counted as a worker goes (crash, deadline, heap limit) rather than as its replacement arrives, so the count is
     // right by the time the failed task's caller hears of it.
     this.#piscina.on('workerDestroy', () => { if (!this.#closed) this.#restarts++ })
-    this.#piscina.on('message', (message: unknown) => { if (isTaskStarted(message)) this.#started(message.taskStarted) })
+    this.#piscina.on('message', (message: unknown) => {
+      if (!isTaskStarted(message)) return
+      const tracked = this.#tasks.get(message.taskStarted)
+      if (tracked !== undefined) tracked.started = true
+    })
     // A worker that dies between tasks (a bundle's timer throwing after its render returned) surfaces here;
     // piscina has already replaced it. Without a listener the main thread would crash.
     this.#piscina.on('error', onWorkerError)
@@ -92,7 +99,8 @@ export class RenderPool {
 
   /**
    * The recent queue wait of renders in ms: from submission until a worker took them, or until their deadline
-   * dropped them from the queue (they waited at least that long). 0 before any render.
+   * dropped them from the queue (they waited at least that long). 0 before any render. Measured here because
+   * piscina's histogram averages over the pool's whole life and never sees the renders that expired in its queue.
    */
   get recentWaitMs (): number {
     return this.#recentWaitMs ?? 0
@@ -104,10 +112,10 @@ export class RenderPool {
     if (deadline.aborted) throw new PoolError('aborted', deadline.reason)
     if (cancel?.aborted === true) throw new PoolError('aborted', cancel.reason)
     const id = ++this.#lastId
-    const tracked: Tracked = { queuedAt: performance.now(), started: false }
+    const tracked: Tracked = { queuedAt: sharedClock(), started: false }
     const controller = new AbortController()
     const onDeadline = (): void => {
-      if (!tracked.started && task.kind === 'render') this.#recordWait(performance.now() - tracked.queuedAt)
+      if (!tracked.started && task.kind === 'render') this.#recordWait(sharedClock() - tracked.queuedAt)
       controller.abort(deadline.reason)
     }
     const onCancel = (): void => { if (!tracked.started) controller.abort(cancel?.reason) }
@@ -115,7 +123,9 @@ export class RenderPool {
     cancel?.addEventListener('abort', onCancel, { once: true })
     this.#tasks.set(id, tracked)
     try {
-      return await this.#piscina.run({ ...task, id }, { signal: controller.signal })
+      const { outcome, startedAt } = await this.#piscina.run({ ...task, id }, { signal: controller.signal })
+      if (task.kind === 'render') this.#recordWait(startedAt - tracked.queuedAt)
+      return outcome
     } catch (error) {
       if (controller.signal.aborted) throw new PoolError('aborted', controller.signal.reason)
       if (this.#closed) throw new PoolError('closed', error)
@@ -127,17 +137,10 @@ export class RenderPool {
     }
   }
 
-  #started (id: number): void {
-    // The result may overtake this message (another port): then the task is gone and its wait is not known.
-    const tracked = this.#tasks.get(id)
-    if (tracked === undefined || tracked.started) return
-    tracked.started = true
-    this.#recordWait(performance.now() - tracked.queuedAt)
-  }
-
   #recordWait (ms: number): void {
+    ms = Math.max(0, ms)
     // The first render sets the estimate and each later one moves it a fifth of the way: one odd render does not
-    // swing Retry-After, a lasting change shows within a few. Piscina's histogram would average over the pool's life.
+    // swing Retry-After, a lasting change shows within a few.
     this.#recentWaitMs = this.#recentWaitMs === null ? ms : this.#recentWaitMs + (ms - this.#recentWaitMs) / 5
   }
 

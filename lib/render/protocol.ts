@@ -1,4 +1,14 @@
+import { performance } from 'node:perf_hooks'
+
 /** What crosses the thread boundary between the main thread and a render worker. */
+
+/**
+ * Milliseconds since the epoch from the calling thread's monotonic clock. Every thread's time origin is taken from
+ * the same wall clock, so readings compare across the main thread and its workers (to well under a millisecond).
+ */
+export function sharedClock (): number {
+  return performance.timeOrigin + performance.now()
+}
 
 /** Given to every worker at start: the bundle is read once by the main thread so all workers run the same bytes. */
 export interface WorkerData {
@@ -21,7 +31,7 @@ export type PostedTask = RenderTask & { id: number }
 
 /**
  * Posted by a worker on its parent port as it takes a render off the queue, before any bundle code runs: from then
- * on the task can only be stopped with its worker, and the pool knows how long it waited.
+ * on the task can only be stopped with its worker. It travels apart from the reply, which may overtake it.
  */
 export interface TaskStarted {
   taskStarted: number
@@ -52,3 +62,9 @@ export interface RenderFailure {
 }
 
 export type RenderOutcome = RenderSuccess | RenderFailure
+
+/** A worker's reply to a task: the outcome, and when the worker took the task off the queue (`sharedClock`). */
+export interface TaskReply {
+  outcome: RenderOutcome
+  startedAt: number
+}

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads'
 import { workerData } from 'piscina'
-import type { PostedTask, RenderOutcome, TaskStarted, WorkerData } from './protocol'
+import { sharedClock, type PostedTask, type RenderOutcome, type TaskReply, type TaskStarted, type WorkerData } from './protocol'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
@@ -34,10 +34,15 @@ function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderO
   }
 }
 
-export default async function run (task: PostedTask): Promise<RenderOutcome> {
-  if (task.kind === 'check') return loadError ?? { ok: true, html: '', status: 200, headers: {} }
-  parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
+export default async function run (task: PostedTask): Promise<TaskReply> {
+  const startedAt = sharedClock()
+  if (task.kind === 'render') parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
+  return { outcome: await perform(task), startedAt }
+}
+
+async function perform (task: PostedTask): Promise<RenderOutcome> {
   if (sandbox === null) return loadError as RenderOutcome
+  if (task.kind === 'check') return { ok: true, html: '', status: 200, headers: {} }
   // The main thread's timer drops a task still queued at its deadline, but only once its event loop gets round to
   // it; under load the task may be handed to a worker first. It is answered here without running bundle code, so a
   // request that waited past its deadline is never rendered.
