@@ -83,6 +83,7 @@ export class SsrEngine {
   readonly #running = new Set<Promise<unknown>>()
   #closing = false
   #closeTimer: NodeJS.Timeout | undefined
+  #closed: Promise<void> | undefined
   readonly #shutdown = new AbortController()
 
   private constructor (options: ResolvedOptions, version: string, pool: RenderPool) {
@@ -193,8 +194,13 @@ export class SsrEngine {
     this.#closeTimer = setTimeout(() => this.#shutdown.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
   }
 
-  /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. */
+  /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. Idempotent. */
   async close (): Promise<void> {
+    this.#closed ??= this.#shutDown()
+    await this.#closed
+  }
+
+  async #shutDown (): Promise<void> {
     this.beginClose()
     await Promise.allSettled([...this.#running])
     clearTimeout(this.#closeTimer)
