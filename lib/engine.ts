@@ -31,7 +31,10 @@ export interface RenderCallOptions {
   key?: string
   /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
   renderTimeout?: number
-  /** Aborted when nobody needs the page any more (the client went away). */
+  /**
+   * Aborted when the client went away: the caller stops waiting at once. The render itself is dropped only if no one
+   * else waits for it and it has not started; a running one finishes (and is stored if cacheable).
+   */
   signal?: AbortSignal
 }
 

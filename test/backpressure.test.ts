@@ -6,6 +6,7 @@ import { admit, retryAfterSeconds } from '../dist/http/backpressure.js'
 import { bundle, startApp } from './helpers/app'
 import { rejection, startEngine } from './helpers/engine'
 import { Gate } from './helpers/gate'
+import { guardMainThread } from './helpers/guard'
 
 test('admit refuses once threads + maxQueue renders are in flight, with Retry-After', async (t) => {
   const limits = { maxQueue: 32, retryAfter: null }
@@ -84,6 +85,7 @@ test('over HTTP a shed request is a 503 FST_SSR_QUEUE_FULL with Retry-After; a h
 })
 
 test('2,000 concurrent requests for distinct pages get only 200s and 503s with Retry-After, then a 200', async (t) => {
+  guardMainThread(t)
   const app = Fastify({ logger: false })
   await app.register(ssrPlugin, { bundle: bundle('counter.js'), threads: 2, maxQueue: 32 })
   // Each render takes 20 ms, so two threads cannot keep up and the queue of 32 fills: shedding is certain.

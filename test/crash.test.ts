@@ -1,19 +1,8 @@
-import { test, type Test } from 'tap'
+import { test } from 'tap'
 import { bundle, startApp } from './helpers/app'
 import { rejection, startEngine } from './helpers/engine'
 import { Gate } from './helpers/gate'
-
-/** Fails the test if anything reaches the main thread's last-resort handlers while it runs. */
-function guardMainThread (t: Test): void {
-  const onRejection = (reason: unknown): void => { t.fail(`unhandled rejection in the main thread: ${String(reason)}`) }
-  const onException = (error: Error): void => { t.fail(`uncaught exception in the main thread: ${error.message}`) }
-  process.on('unhandledRejection', onRejection)
-  process.on('uncaughtException', onException)
-  t.teardown(() => {
-    process.off('unhandledRejection', onRejection)
-    process.off('uncaughtException', onException)
-  })
-}
+import { guardMainThread } from './helpers/guard'
 
 const faults = {
   '/exit': { what: 'process.exit() from the bundle', options: {} },

@@ -4,6 +4,7 @@ import { RenderPool } from '../dist/render/pool.js'
 import { bundle, startApp } from './helpers/app'
 import { rejection, startEngine } from './helpers/engine'
 import { Gate } from './helpers/gate'
+import { guardMainThread } from './helpers/guard'
 
 const hangs = {
   '/spin': 'a synchronous while (true) {}',
@@ -13,6 +14,7 @@ const hangs = {
 
 for (const [path, what] of Object.entries(hangs)) {
   test(`${what} is stopped at the deadline with 504; a fresh worker renders what was queued behind it`, async (t) => {
+    guardMainThread(t)
     const { engine } = await startEngine(t, { bundle: bundle('hang.js'), renderTimeout: 300 })
     const stuck = engine.serve(path)
     // Queued behind the stuck render on the only thread, with a deadline of its own far away.
@@ -49,6 +51,7 @@ test('nothing from a timed-out render is cached', async (t) => {
 })
 
 test('other requests are served while a stuck render runs and is stopped', async (t) => {
+  guardMainThread(t)
   const gate = new Gate()
   t.teardown(() => gate.close())
   const { engine } = await startEngine(t, { bundle: bundle('hang.js'), threads: 2 })

@@ -24,8 +24,9 @@ export type QueueFullError = InstanceType<typeof FST_SSR_QUEUE_FULL> & { retryAf
 /**
  * Throws FST_SSR_QUEUE_FULL (503) when `maxQueue` renders already wait for a thread. Renders beyond the thread
  * count are the ones waiting, so a new one is refused once `threads + maxQueue` are in flight. The count is the
- * engine's own, exact at the moment of the decision; piscina's `queueSize` lags behind settled tasks and counts a
- * respawning worker as free capacity.
+ * pool's own (tasks handed over and not settled), so the rule holds whatever piscina's internal queues look like;
+ * its `queueSize` mixes two queues and subtracts workers still starting. A worker being replaced still counts as a
+ * thread: renders wait a little longer meanwhile, and the measured wait shows it.
  */
 export function admit (load: RenderLoad, limits: AdmissionLimits): void {
   if (load.inFlight < load.threads + limits.maxQueue) return
