@@ -37,21 +37,28 @@ test('over HTTP a crashed worker is a 500 FST_SSR_WORKER_CRASHED that reveals no
   t.equal(await next.text(), '<main>ok /next</main>')
 })
 
-test('a throw from a timer after the render returned: the page is served, the worker is replaced and logged', async (t) => {
-  guardMainThread(t)
-  let died: () => void = () => {}
-  const workerDied = new Promise<void>((resolve) => { died = resolve })
-  const { engine, lines } = await startEngine(t, { bundle: bundle('crash.js') }, (line) => {
-    if (line.message === 'SSR worker died outside a render; it was replaced') died()
+const afterReturn = {
+  '/timer-throw': { what: 'a throw from a timer', message: 'thrown from a timer after the render returned' },
+  '/late-reject': { what: 'an unhandled rejection', message: 'rejected, unhandled, after the render returned' }
+}
+
+for (const [path, { what, message }] of Object.entries(afterReturn)) {
+  test(`${what} after the render returned: the page is served, the worker is replaced and logged`, async (t) => {
+    guardMainThread(t)
+    let died: () => void = () => {}
+    const workerDied = new Promise<void>((resolve) => { died = resolve })
+    const { engine, lines } = await startEngine(t, { bundle: bundle('crash.js') }, (line) => {
+      if (line.message === 'SSR worker died outside a render; it was replaced') died()
+    })
+    const page = await engine.serve(path)
+    t.equal(page.body.toString(), `<main>returned ${path}</main>`, 'the render had returned before the fault')
+    await workerDied
+    t.match(lines, [{ level: 'error', object: { err: { message } } }])
+    t.equal(engine.poolStats().workerRestarts, 1)
+    t.equal((await engine.serve('/next')).status, 200)
+    t.equal((await engine.serve(path)).cache, 'HIT-HOT', 'the page it returned was kept')
   })
-  const page = await engine.serve('/timer-throw')
-  t.equal(page.body.toString(), '<main>returned /timer-throw</main>', 'the render had returned before the timer threw')
-  await workerDied
-  t.match(lines[0], { level: 'error', object: { err: { message: 'thrown from a timer after the render returned' } } })
-  t.equal(engine.poolStats().workerRestarts, 1)
-  t.equal((await engine.serve('/next')).status, 200)
-  t.equal((await engine.serve('/timer-throw')).cache, 'HIT-HOT', 'the page it returned was kept')
-})
+}
 
 test('a render nobody waits for any more is dropped while queued, and no worker is lost', async (t) => {
   guardMainThread(t)
