@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import {
-  FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_QUEUE_FULL, FST_SSR_RENDER_FAILED,
-  FST_SSR_RENDER_TIMEOUT, FST_SSR_WORKER_CRASHED
+  FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
+  FST_SSR_WORKER_CRASHED
 } from './errors'
 import type { ResolvedOptions } from './options'
 import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
 import { isCacheable } from './cache/policy'
 import { entryBytes, TieredCache } from './cache/tiers'
+import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
 import { compileBundle } from './render/sandbox'
 import { PoolError, RenderPool } from './render/pool'
-import type { PageHeaders, RenderFailure } from './render/protocol'
+import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
 
 /** Where a response came from, as sent in `x-ssr-cache`. */
 export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'MISS' | 'BYPASS'
@@ -31,7 +32,10 @@ export interface RenderCallOptions {
   key?: string
   /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
   renderTimeout?: number
-  /** Aborted when nobody needs the page any more (the client went away). */
+  /**
+   * Aborted when the client went away: the caller stops waiting at once. The render itself is dropped only if no one
+   * else waits for it and it has not started; a running one finishes (and is stored if cacheable).
+   */
   signal?: AbortSignal
 }
 
@@ -86,6 +90,8 @@ export interface EngineSnapshot {
     crashes: number
     /** Requests answered 503 (queue full or closing) without a render. */
     rejected: number
+    /** Renders dropped from the queue because no client waited for them any more. */
+    cancelled: number
     workerRestarts: number
     durationMs: LatencySummary
     queueWaitMs: LatencySummary
@@ -101,6 +107,8 @@ export interface RenderCounters {
   timedOut: number
   crashed: number
   rejected: number
+  /** Renders dropped from the queue because no client waited for them any more. */
+  cancelled: number
   coalesced: number
 }
 
@@ -113,18 +121,20 @@ export class SsrEngine {
   readonly version: string
   readonly loadedAt: Date
   readonly cache: TieredCache | null
-  readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, coalesced: 0 }
+  readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, cancelled: 0, coalesced: 0 }
   /** Time a worker spent rendering, and time a render waited for a worker. */
-  readonly latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
+  readonly latency: { render: LatencyHistogram, queueWait: LatencyHistogram }
   readonly #pool: RenderPool
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
   #closing = false
   #closeTimer: NodeJS.Timeout | undefined
+  #closed: Promise<void> | undefined
   readonly #shutdown = new AbortController()
 
-  private constructor (options: ResolvedOptions, version: string, pool: RenderPool) {
+  private constructor (options: ResolvedOptions, version: string, pool: RenderPool, latency: SsrEngine['latency']) {
     this.options = options
+    this.latency = latency
     this.version = version
     this.loadedAt = new Date()
     this.#pool = pool
@@ -144,6 +154,7 @@ export class SsrEngine {
       throw new FST_SSR_BUNDLE_LOAD(options.bundle, (error as Error).message, { cause: error })
     }
     const version = createHash('sha256').update(source).digest('hex').slice(0, 16)
+    const latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
     const pool = new RenderPool({
       bundlePath: options.bundle,
       source,
@@ -152,10 +163,13 @@ export class SsrEngine {
       globals: options.globals,
       threads: options.threads,
       maxHeapMb: options.maxHeapMb
-    }, (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'))
+    }, (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'), (timing) => {
+      latency.render.record(timing.renderMs)
+      latency.queueWait.record(timing.queueWaitMs)
+    })
     let outcome
     try {
-      outcome = await pool.run({ kind: 'check' }, AbortSignal.timeout(options.renderTimeout * 10))
+      outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.renderTimeout * 10) })
     } catch (error) {
       await pool.destroy()
       throw new FST_SSR_BUNDLE_LOAD(options.bundle, `the worker could not start (${describeCause(error)})`, { cause: error })
@@ -164,7 +178,7 @@ export class SsrEngine {
       await pool.destroy()
       throw new FST_SSR_BUNDLE_LOAD(options.bundle, outcome.message)
     }
-    return new SsrEngine(options, version, pool)
+    return new SsrEngine(options, version, pool, latency)
   }
 
   /** The page for `url` and `data`: from the cache, from a render in flight, or rendered now. */
@@ -217,6 +231,11 @@ export class SsrEngine {
     return this.#closing
   }
 
+  /** The pool's own figures (threads, queue, restarts). */
+  poolStats () {
+    return this.#pool.stats()
+  }
+
   /** Counters, latencies and sizes as they are now; `fastify.ssr.metrics()` and the metrics route show this. */
   snapshot (): EngineSnapshot {
     const pool = this.#pool.stats()
@@ -250,6 +269,7 @@ export class SsrEngine {
         timeouts: this.counters.timedOut,
         crashes: this.counters.crashed,
         rejected: this.counters.rejected,
+        cancelled: this.counters.cancelled,
         workerRestarts: pool.workerRestarts,
         durationMs: this.latency.render.summary(),
         queueWaitMs: this.latency.queueWait.summary()
@@ -275,8 +295,13 @@ export class SsrEngine {
     this.#closeTimer = setTimeout(() => this.#shutdown.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
   }
 
-  /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. */
+  /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. Idempotent. */
   async close (): Promise<void> {
+    this.#closed ??= this.#shutDown()
+    await this.#closed
+  }
+
+  async #shutDown (): Promise<void> {
     this.beginClose()
     await Promise.allSettled([...this.#running])
     clearTimeout(this.#closeTimer)
@@ -337,6 +362,9 @@ export class SsrEngine {
   }
 
   #leave (flight: Flight): void {
+    // Only a render still queued is dropped (see RunSignals.cancel); one already running finishes and is stored, and
+    // a request arriving meanwhile joins it. A dropped flight settles within the same turn of the event loop, so a
+    // later request never joins it.
     if (--flight.waiters === 0) flight.controller.abort(new Error('no client waits for this render'))
   }
 
@@ -355,46 +383,59 @@ export class SsrEngine {
       this.counters.rejected++
       throw new FST_SSR_CLOSING()
     }
-    if (this.#pool.queueSize >= this.options.maxQueue && this.#pool.pending >= this.options.threads) {
+    try {
+      admit({ inFlight: this.#pool.inFlight, threads: this.options.threads, recentWaitMs: this.#pool.recentWaitMs }, this.options)
+    } catch (error) {
       this.counters.rejected++
-      throw Object.assign(new FST_SSR_QUEUE_FULL(), { retryAfter: this.#retryAfter() })
+      throw error
     }
-    const deadline = new FST_SSR_RENDER_TIMEOUT()
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(deadline), timeout)
-    const onCancel = (): void => controller.abort(cancel?.reason)
-    const onShutdown = (): void => controller.abort(this.#shutdown.signal.reason)
-    cancel?.addEventListener('abort', onCancel, { once: true })
+    // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
+    const timedOut = new FST_SSR_RENDER_TIMEOUT()
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(timedOut), timeout)
+    const onShutdown = (): void => deadline.abort(this.#shutdown.signal.reason)
     this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     this.counters.started++
-    const enqueuedAt = performance.timeOrigin + performance.now()
     try {
-      const outcome = await this.#pool.run({ kind: 'render', url, data }, controller.signal)
-      if (outcome.timing !== undefined) {
-        this.latency.render.record(outcome.timing.renderMs)
-        this.latency.queueWait.record(outcome.timing.startedAt - enqueuedAt)
-      }
-      if (!outcome.ok) throw this.#renderError(outcome)
-      this.counters.succeeded++
-      return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }
+      const task = { kind: 'render', url, data, deadline: Date.now() + timeout } as const
+      return this.#settle(await this.#pool.run(task, { deadline: deadline.signal, cancel }), timedOut)
     } catch (error) {
-      if (!(error instanceof PoolError)) {
-        this.counters.failed++
-        throw error
-      }
-      if (error.kind === 'aborted' && error.cause === deadline) {
-        this.counters.timedOut++
-        throw deadline
-      }
-      if (error.kind === 'aborted') throw error.cause
-      if (error.kind === 'closed') throw new FST_SSR_CLOSING()
-      this.counters.crashed++
-      throw new FST_SSR_WORKER_CRASHED({ cause: error.cause })
+      throw this.#poolFailure(error, timedOut, cancel)
     } finally {
       clearTimeout(timer)
-      cancel?.removeEventListener('abort', onCancel)
       this.#shutdown.signal.removeEventListener('abort', onShutdown)
     }
+  }
+
+  /** A worker's answer as a page, or as the coded error it stands for. */
+  #settle (outcome: RenderOutcome, timedOut: Error): RenderedPage {
+    if (outcome.ok) {
+      this.counters.succeeded++
+      return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }
+    }
+    if (outcome.reason === 'expired') {
+      this.counters.timedOut++
+      throw timedOut
+    }
+    this.counters.failed++
+    throw this.#renderError(outcome)
+  }
+
+  /** Why the pool gave no answer, as a coded error; errors thrown by #settle pass through. */
+  #poolFailure (error: unknown, timedOut: Error, cancel: AbortSignal | undefined): unknown {
+    if (!(error instanceof PoolError)) return error
+    if (error.kind === 'aborted') {
+      if (error.cause === timedOut) {
+        this.counters.timedOut++
+        return timedOut
+      }
+      if (cancel?.aborted === true && error.cause === cancel.reason) this.counters.cancelled++
+      // The reason given to the signal: FST_SSR_CLOSING at the close timeout, the caller's own on a cancel.
+      return error.cause
+    }
+    if (error.kind === 'closed') return new FST_SSR_CLOSING()
+    this.counters.crashed++
+    return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
   }
 
   #renderError (outcome: RenderFailure): Error {
@@ -403,12 +444,6 @@ export class SsrEngine {
     return outcome.reason === 'result'
       ? new FST_SSR_INVALID_RESULT({ cause })
       : new FST_SSR_RENDER_FAILED({ cause })
-  }
-
-  #retryAfter (): number {
-    if (this.options.retryAfter !== null) return this.options.retryAfter
-    // Enough time for the queue in front of a new request to drain, by the mean wait measured so far.
-    return Math.min(60, Math.max(1, Math.ceil(this.#pool.meanWaitMs / 1000)))
   }
 }
 

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { SsrEngine, type RenderCallOptions } from './engine'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
+import { closeConnectionAfter } from './http/closing'
 import { sendFailure } from './http/failure'
 import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
@@ -91,10 +92,12 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     const call: RenderCallOptions = { ...callOptions, signal: gone.signal }
     engine.serve(target, data, call).then((page) => {
       reply.raw.off('close', onClose)
+      if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)
     }, (error: unknown) => {
       reply.raw.off('close', onClose)
       if (gone.signal.aborted) return
+      if (engine.closing) closeConnectionAfter(reply)
       sendFailure(reply, error, target)
     })
     return reply

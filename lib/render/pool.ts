@@ -1,10 +1,18 @@
 import { join } from 'node:path'
 import { Piscina } from 'piscina'
-import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+import {
+  isTaskStarted, sharedClock, type PostedTask, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData
+} from './protocol'
 
 export interface PoolOptions extends WorkerData {
   threads: number
   maxHeapMb: number | null
+}
+
+/** Timing of one render that reached a worker: queue wait and time in the worker, in milliseconds. */
+export interface RenderTiming {
+  queueWaitMs: number
+  renderMs: number
 }
 
 export interface PoolStats {
@@ -16,6 +24,25 @@ export interface PoolStats {
   workerRestarts: number
   runTime: { p50: number, p90: number, p99: number, mean: number }
   waitTime: { p50: number, p90: number, p99: number, mean: number }
+}
+
+/** How a task may be stopped before it answers. */
+export interface RunSignals {
+  /** Stops the task wherever it is: dropped from the queue, or its worker terminated and replaced. */
+  deadline: AbortSignal
+  /**
+   * Drops the task only while it waits for a thread. Once running it finishes: stopping it would cost a worker
+   * (terminate, respawn, load the bundle again), more than letting it end within its deadline.
+   */
+  cancel?: AbortSignal
+}
+
+/** A task the pool has handed to piscina and not yet seen settle. */
+interface Tracked {
+  /** `sharedClock` time of submission. */
+  queuedAt: number
+  /** Set by the worker's start message: the task can no longer be dropped from the queue. */
+  started: boolean
 }
 
 /** Why a pool task ended without an outcome. */
@@ -32,12 +59,17 @@ export class PoolError extends Error {
  * failures leave as PoolError, for the engine to turn into responses.
  */
 export class RenderPool {
-  readonly #piscina: Piscina<RenderTask, RenderOutcome>
-  #replaced = 0
-  #running = 0
+  readonly #piscina: Piscina<PostedTask, TaskReply>
+  readonly #tasks = new Map<number, Tracked>()
+  #lastId = 0
+  #recentWaitMs: number | null = null
+  #restarts = 0
   #closed = false
 
-  constructor (options: PoolOptions, onWorkerError: (error: unknown) => void) {
+  readonly #observe: (timing: RenderTiming) => void
+
+  constructor (options: PoolOptions, onWorkerError: (error: unknown) => void, observe: (timing: RenderTiming) => void = () => {}) {
+    this.#observe = observe
     const workerData: WorkerData = {
       bundlePath: options.bundlePath,
       source: options.source,
@@ -56,40 +88,72 @@ export class RenderPool {
       workerData,
       ...(options.maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } })
     })
-    // Piscina keeps minThreads alive, so every worker destroyed before the pool closes is replaced.
-    this.#piscina.on('workerDestroy', () => { if (!this.#closed) this.#replaced++ })
+    // Counted as a worker goes (crash, deadline, heap limit) rather than as its replacement arrives, so the count is
+    // right by the time the failed task's caller hears of it.
+    this.#piscina.on('workerDestroy', () => { if (!this.#closed) this.#restarts++ })
+    this.#piscina.on('message', (message: unknown) => {
+      if (!isTaskStarted(message)) return
+      const tracked = this.#tasks.get(message.taskStarted)
+      if (tracked !== undefined) tracked.started = true
+    })
     // A worker that dies between tasks (a bundle's timer throwing after its render returned) surfaces here;
     // piscina has already replaced it. Without a listener the main thread would crash.
     this.#piscina.on('error', onWorkerError)
   }
 
-  get queueSize (): number {
-    return this.#piscina.queueSize
+  /** Tasks handed to the pool and not settled: running, or waiting for a thread. Counted here, not by piscina. */
+  get inFlight (): number {
+    return this.#tasks.size
   }
 
-  /** Renders in flight or waiting, as seen by callers. */
-  get pending (): number {
-    return this.#running
+  /**
+   * The recent queue wait of renders in ms: from submission until a worker took them, or until their deadline
+   * dropped them from the queue (they waited at least that long). 0 before any render. Measured here because
+   * piscina's histogram averages over the pool's whole life and never sees the renders that expired in its queue.
+   */
+  get recentWaitMs (): number {
+    return this.#recentWaitMs ?? 0
   }
 
-  async run (task: RenderTask, signal: AbortSignal): Promise<RenderOutcome> {
+  async run (task: RenderTask, signals: RunSignals): Promise<RenderOutcome> {
     if (this.#closed) throw new PoolError('closed', null)
-    this.#running++
+    const { deadline, cancel } = signals
+    if (deadline.aborted) throw new PoolError('aborted', deadline.reason)
+    if (cancel?.aborted === true) throw new PoolError('aborted', cancel.reason)
+    const id = ++this.#lastId
+    const tracked: Tracked = { queuedAt: sharedClock(), started: false }
+    const controller = new AbortController()
+    const onDeadline = (): void => {
+      if (!tracked.started && task.kind === 'render') this.#recordWait(sharedClock() - tracked.queuedAt)
+      controller.abort(deadline.reason)
+    }
+    const onCancel = (): void => { if (!tracked.started) controller.abort(cancel?.reason) }
+    deadline.addEventListener('abort', onDeadline, { once: true })
+    cancel?.addEventListener('abort', onCancel, { once: true })
+    this.#tasks.set(id, tracked)
     try {
-      return await this.#piscina.run(task, { signal })
+      const { outcome, startedAt, renderMs } = await this.#piscina.run({ ...task, id }, { signal: controller.signal })
+      if (task.kind === 'render') {
+        this.#recordWait(startedAt - tracked.queuedAt)
+        this.#observe({ queueWaitMs: Math.max(0, startedAt - tracked.queuedAt), renderMs })
+      }
+      return outcome
     } catch (error) {
-      if (signal.aborted) throw new PoolError('aborted', signal.reason)
+      if (controller.signal.aborted) throw new PoolError('aborted', controller.signal.reason)
       if (this.#closed) throw new PoolError('closed', error)
       throw new PoolError('crashed', error)
     } finally {
-      this.#running--
+      this.#tasks.delete(id)
+      deadline.removeEventListener('abort', onDeadline)
+      cancel?.removeEventListener('abort', onCancel)
     }
   }
 
-  /** Mean queue wait in milliseconds, measured by piscina over the tasks it ran. */
-  get meanWaitMs (): number {
-    const mean = this.#piscina.histogram.waitTime.mean
-    return Number.isFinite(mean) ? mean : 0
+  #recordWait (ms: number): void {
+    ms = Math.max(0, ms)
+    // The first render sets the estimate and each later one moves it a fifth of the way: one odd render does not
+    // swing Retry-After, a lasting change shows within a few.
+    this.#recentWaitMs = this.#recentWaitMs === null ? ms : this.#recentWaitMs + (ms - this.#recentWaitMs) / 5
   }
 
   stats (): PoolStats {
@@ -101,7 +165,7 @@ export class RenderPool {
       queueSize: this.#piscina.queueSize,
       utilization: finite(this.#piscina.utilization),
       completed: this.#piscina.completed,
-      workerRestarts: this.#replaced,
+      workerRestarts: this.#restarts,
       runTime: pick(runTime),
       waitTime: pick(waitTime)
     }

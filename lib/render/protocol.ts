@@ -1,4 +1,14 @@
+import { performance } from 'node:perf_hooks'
+
 /** What crosses the thread boundary between the main thread and a render worker. */
+
+/**
+ * Milliseconds since the epoch from the calling thread's monotonic clock. Every thread's time origin is taken from
+ * the same wall clock, so readings compare across the main thread and its workers (to well under a millisecond).
+ */
+export function sharedClock (): number {
+  return performance.timeOrigin + performance.now()
+}
 
 /** Given to every worker at start: the bundle is read once by the main thread so all workers run the same bytes. */
 export interface WorkerData {
@@ -11,33 +21,54 @@ export interface WorkerData {
 }
 
 export type RenderTask =
-  | { kind: 'render', url: string, data: unknown }
+  /** `deadline` is in ms since the epoch and counts the queue wait: past it the worker does not render at all. */
+  | { kind: 'render', url: string, data: unknown, deadline: number }
   /** Asks a worker whether its bundle loaded; answered without rendering. */
   | { kind: 'check' }
 
-export type PageHeaders = Record<string, string | string[]>
+/** A task as the pool posts it: with an id the worker echoes in `TaskStarted`. */
+export type PostedTask = RenderTask & { id: number }
 
-/** When the worker picked the task up (ms since the epoch, sub-ms precision) and how long it rendered. */
-export interface RenderTiming {
-  startedAt: number
-  renderMs: number
+/**
+ * Posted by a worker on its parent port as it takes a render off the queue, before any bundle code runs: from then
+ * on the task can only be stopped with its worker. It travels apart from the reply, which may overtake it.
+ */
+export interface TaskStarted {
+  taskStarted: number
 }
+
+export function isTaskStarted (message: unknown): message is TaskStarted {
+  return typeof message === 'object' && message !== null && typeof (message as TaskStarted).taskStarted === 'number'
+}
+
+export type PageHeaders = Record<string, string | string[]>
 
 export interface RenderSuccess {
   ok: true
   html: string
   status: number
   headers: PageHeaders
-  timing?: RenderTiming
 }
 
 export interface RenderFailure {
   ok: false
-  /** load: the bundle never loaded; render: it threw or rejected; result: it returned something unsendable. */
-  reason: 'load' | 'render' | 'result'
+  /**
+   * load: the bundle never loaded; render: it threw or rejected; result: it returned something unsendable;
+   * expired: the task reached its worker after its deadline and was not rendered.
+   */
+  reason: 'load' | 'render' | 'result' | 'expired'
   message: string
   stack?: string
-  timing?: RenderTiming
 }
 
 export type RenderOutcome = RenderSuccess | RenderFailure
+
+/**
+ * A worker's reply to a task: the outcome, when the worker took the task off the queue (`sharedClock`), and how
+ * many milliseconds the task took in the worker.
+ */
+export interface TaskReply {
+  outcome: RenderOutcome
+  startedAt: number
+  renderMs: number
+}

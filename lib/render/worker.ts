@@ -1,5 +1,6 @@
+import { parentPort } from 'node:worker_threads'
 import { workerData } from 'piscina'
-import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+import { sharedClock, type PostedTask, type RenderOutcome, type TaskReply, type TaskStarted, type WorkerData } from './protocol'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
@@ -33,24 +34,25 @@ function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderO
   }
 }
 
-function now (): number {
-  // timeOrigin + now() is comparable across threads of one process, so the main thread can derive queue wait.
-  return performance.timeOrigin + performance.now()
+export default async function run (task: PostedTask): Promise<TaskReply> {
+  const startedAt = sharedClock()
+  if (task.kind === 'render') parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
+  const outcome = await perform(task)
+  return { outcome, startedAt, renderMs: sharedClock() - startedAt }
 }
 
-export default async function run (task: RenderTask): Promise<RenderOutcome> {
+async function perform (task: PostedTask): Promise<RenderOutcome> {
   if (sandbox === null) return loadError as RenderOutcome
   if (task.kind === 'check') return { ok: true, html: '', status: 200, headers: {} }
-  const startedAt = now()
-  const outcome = await render(sandbox, task.url, task.data)
-  outcome.timing = { startedAt, renderMs: now() - startedAt }
-  return outcome
-}
-
-async function render (sandbox: Sandbox, url: string, data: unknown): Promise<RenderOutcome> {
+  // The main thread's timer drops a task still queued at its deadline, but only once its event loop gets round to
+  // it; under load the task may be handed to a worker first. It is answered here without running bundle code, so a
+  // request that waited past its deadline is never rendered.
+  if (Date.now() >= task.deadline) {
+    return { ok: false, reason: 'expired', message: 'the render deadline passed while the task waited for a thread' }
+  }
   let value: unknown
   try {
-    value = await sandbox.render(url, data)
+    value = await sandbox.render(task.url, task.data)
   } catch (error) {
     return failure('render', error)
   }
