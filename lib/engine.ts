@@ -8,7 +8,8 @@ import {
 import type { ResolvedOptions } from './options'
 import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
 import { isCacheable } from './cache/policy'
-import { entryBytes, TieredCache } from './cache/tiers'
+import { withBytes, type Bodies } from './cache/entry'
+import { TieredCache } from './cache/tiers'
 import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
 import { compileBundle } from './render/sandbox'
@@ -21,7 +22,10 @@ export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'MISS' | 'BYPASS'
 export interface ServedPage {
   status: number
   headers: PageHeaders
-  body: Buffer
+  /** Identity is always present here; br and gzip when the page was compressed. */
+  bodies: Bodies & { identity: Buffer }
+  /** Strong ETag of the identity body. */
+  etag: string
   cache: CacheState
 }
 
@@ -47,7 +51,8 @@ export interface EngineLogger {
 interface RenderedPage {
   status: number
   headers: PageHeaders
-  body: Buffer
+  bodies: Bodies & { identity: Buffer }
+  etag: string
 }
 
 /** One render shared by every concurrent miss of a key. */
@@ -162,7 +167,8 @@ export class SsrEngine {
       renderFunction: options.renderFunction,
       globals: options.globals,
       threads: options.threads,
-      maxHeapMb: options.maxHeapMb
+      maxHeapMb: options.maxHeapMb,
+      compression: options.compression
     }, (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'), (timing) => {
       latency.render.record(timing.renderMs)
       latency.queueWait.record(timing.queueWaitMs)
@@ -188,10 +194,15 @@ export class SsrEngine {
     const timeout = call.renderTimeout ?? this.options.renderTimeout
     const key = this.cache !== null && call.cache !== false ? this.#keyFor(renderUrl, data, call.key) : null
     if (key === null || this.cache === null) {
-      return { ...await this.#track(this.#render(renderUrl, data, timeout, call.signal)), cache: 'BYPASS' }
+      // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
+      return { ...await this.#track(this.#render(renderUrl, data, timeout, call.signal, false)), cache: 'BYPASS' }
     }
     const hit = this.cache.get(key)
-    if (hit !== undefined) return { ...hit.entry, cache: hit.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD' }
+    if (hit !== undefined) {
+      const { status, headers, bodies, etag } = hit.entry
+      // The hot tier, which every hit is served from, always holds identity bytes (see expandForHot).
+      return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache: hit.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD' }
+    }
 
     let flight = this.#flights.get(key)
     if (flight === undefined) {
@@ -322,16 +333,11 @@ export class SsrEngine {
   #startFlight (key: string, url: string, data: unknown, timeout: number): Flight {
     const controller = new AbortController()
     const flight: Flight = { url, waiters: 0, controller, discard: false, promise: undefined as unknown as Promise<RenderedPage> }
-    flight.promise = this.#track(this.#render(url, data, timeout, controller.signal)).then((page) => {
+    const compress = this.options.compression !== null
+    flight.promise = this.#track(this.#render(url, data, timeout, controller.signal, compress)).then((page) => {
       if (!flight.discard && this.cache !== null && isCacheable(page.status, page.headers)) {
         const ttl = this.options.cache?.ttl ?? 0
-        this.cache.set({
-          key,
-          url,
-          ...page,
-          expiresAt: ttl === 0 ? Infinity : Date.now() + ttl * 1000,
-          bytes: entryBytes(key, url, page.headers, page.body)
-        })
+        this.cache.set(withBytes({ key, url, ...page, expiresAt: ttl === 0 ? Infinity : Date.now() + ttl * 1000 }))
       }
       return page
     }).finally(() => {
@@ -378,7 +384,7 @@ export class SsrEngine {
   }
 
   /** Admission, deadline and the pool: the only path to a worker. */
-  async #render (url: string, data: unknown, timeout: number, cancel: AbortSignal | undefined): Promise<RenderedPage> {
+  async #render (url: string, data: unknown, timeout: number, cancel: AbortSignal | undefined, compress: boolean): Promise<RenderedPage> {
     if (this.#closing) {
       this.counters.rejected++
       throw new FST_SSR_CLOSING()
@@ -397,7 +403,7 @@ export class SsrEngine {
     this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     this.counters.started++
     try {
-      const task = { kind: 'render', url, data, deadline: Date.now() + timeout } as const
+      const task = { kind: 'render', url, data, deadline: Date.now() + timeout, compress } as const
       return this.#settle(await this.#pool.run(task, { deadline: deadline.signal, cancel }), timedOut)
     } catch (error) {
       throw this.#poolFailure(error, timedOut, cancel)
@@ -411,7 +417,8 @@ export class SsrEngine {
   #settle (outcome: RenderOutcome, timedOut: Error): RenderedPage {
     if (outcome.ok) {
       this.counters.succeeded++
-      return { status: outcome.status, headers: outcome.headers, body: Buffer.from(outcome.html) }
+      const { identity, br, gzip } = outcome.bodies
+      return { status: outcome.status, headers: outcome.headers, bodies: { identity: adopt(identity), br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: outcome.etag }
     }
     if (outcome.reason === 'expired') {
       this.counters.timedOut++
@@ -445,6 +452,15 @@ export class SsrEngine {
       ? new FST_SSR_INVALID_RESULT({ cause })
       : new FST_SSR_RENDER_FAILED({ cause })
   }
+}
+
+/** A Buffer over bytes transferred from a worker, without copying them. */
+function adopt (bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function adoptOrNull (bytes: Uint8Array | null): Buffer | null {
+  return bytes === null ? null : adopt(bytes)
 }
 
 function describeCause (error: unknown): string {

@@ -9,7 +9,7 @@ import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
 
-export type { SsrOptions, SsrCacheOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
+export type { SsrOptions, SsrCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
 /** What `fastify.ssr.metrics()` returns. */
 export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 export { errors }
@@ -71,7 +71,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   const namespace: SsrNamespace = {
     async render (url, data, callOptions) {
       const page = await engine.serve(url, data, callOptions)
-      return { html: page.body.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
+      return { html: page.bodies.identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
     },
     invalidate: (url, data) => engine.invalidate(url, data),
     invalidateKey: (key) => engine.invalidateKey(key),

@@ -1,10 +1,12 @@
 import { test } from 'tap'
 import LRUMapWithDelete from 'mnemonist/lru-map-with-delete'
-import { TieredCache, entryBytes, type CacheEntry } from '../dist/cache/tiers.js'
+import { TieredCache, type CacheEntry } from '../dist/cache/tiers.js'
+import { withBytes } from '../dist/cache/entry.js'
 
+// Identity-only entries: their size is the same in both tiers (compact forms are tested in compression.test.ts).
 function entry (key: string, size = 10, expiresAt = Infinity, url = `/${key}`): CacheEntry {
-  const body = Buffer.alloc(size, 'x')
-  return { key, url, status: 200, headers: {}, body, expiresAt, bytes: entryBytes(key, url, {}, body) }
+  const identity = Buffer.alloc(size, 'x')
+  return withBytes({ key, url, status: 200, headers: {}, bodies: { identity, br: null, gzip: null }, etag: '"t"', expiresAt })
 }
 
 function clock (start = 1_000) {

@@ -1,19 +1,7 @@
 import LRUMapWithDelete from 'mnemonist/lru-map-with-delete'
-import type { PageHeaders } from '../render/protocol'
+import { compactForCold, expandForHot, type CacheEntry } from './entry'
 
-/** A stored page: everything needed to answer without rendering. */
-export interface CacheEntry {
-  key: string
-  /** The normalized URL the page was rendered for; prefix invalidation matches it. */
-  url: string
-  status: number
-  headers: PageHeaders
-  body: Buffer
-  /** Milliseconds since the epoch; Infinity never expires. Fixed at render time, never extended. */
-  expiresAt: number
-  /** Every byte the entry holds (key, URL, headers, body), counted once when it is made. */
-  bytes: number
-}
+export type { CacheEntry } from './entry'
 
 export type Tier = 'hot' | 'cold'
 
@@ -33,14 +21,6 @@ export interface CacheCounters {
   evictions: { hot: number, cold: number }
 }
 
-export function entryBytes (key: string, url: string, headers: PageHeaders, body: Buffer): number {
-  let bytes = Buffer.byteLength(key) + Buffer.byteLength(url) + body.byteLength
-  for (const [name, value] of Object.entries(headers)) {
-    bytes += name.length + (Array.isArray(value) ? value.reduce((sum, item) => sum + Buffer.byteLength(item), 0) : Buffer.byteLength(value))
-  }
-  return bytes
-}
-
 // mnemonist exposes no "pop least recent"; the byte bound needs it, so read the tail the same way setpop does.
 // test/cache-tiers.test.ts pins this against the installed mnemonist.
 function leastRecentKey<K, V> (lru: LRUMapWithDelete<K, V>): K | undefined {
@@ -51,8 +31,8 @@ function leastRecentKey<K, V> (lru: LRUMapWithDelete<K, V>): K | undefined {
 
 /**
  * Two LRU tiers in the main thread. New pages enter the small hot tier; a page pushed out of hot moves to the
- * cold tier while it fits its count and byte bounds; a cold hit promotes the page back to hot. An entry lives
- * in exactly one tier, so every page is counted once.
+ * cold tier, in compact form (see compactForCold), while it fits its count and byte bounds; a cold hit promotes
+ * the page back to hot. An entry lives in exactly one tier, so every page is counted once.
  */
 export class TieredCache {
   readonly #hot: LRUMapWithDelete<string, CacheEntry>
@@ -78,7 +58,7 @@ export class TieredCache {
     this.#now = now
   }
 
-  /** Largest page worth storing: one that could never fit the cold tier would only churn the hot one. */
+  /** Largest page worth storing (in its cold form): one that could never fit the cold tier would only churn hot. */
   get maxEntryBytes (): number {
     return this.#coldMaxBytes
   }
@@ -100,8 +80,9 @@ export class TieredCache {
         if (this.#isFresh(cold)) {
           this.counters.hits.cold++
           this.counters.promotions++
-          this.#putHot(cold)
-          return { entry: cold, tier: 'cold' }
+          const ready = expandForHot(cold)
+          this.#putHot(ready)
+          return { entry: ready, tier: 'cold' }
         }
         this.counters.expired++
       }
@@ -111,7 +92,7 @@ export class TieredCache {
   }
 
   set (entry: CacheEntry): void {
-    if (entry.bytes > this.#coldMaxBytes) return
+    if (compactForCold(entry).bytes > this.#coldMaxBytes) return
     this.delete(entry.key)
     this.counters.insertions++
     this.#putHot(entry)
@@ -163,7 +144,7 @@ export class TieredCache {
     this.#hotBytes -= evicted.value.bytes
     if (evicted.evicted) {
       this.counters.evictions.hot++
-      if (this.#isFresh(evicted.value)) this.#putCold(evicted.value)
+      if (this.#isFresh(evicted.value)) this.#putCold(compactForCold(evicted.value))
     }
   }
 

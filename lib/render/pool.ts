@@ -75,7 +75,8 @@ export class RenderPool {
       source: options.source,
       renderFunction: options.renderFunction,
       globals: options.globals,
-      cachedData: options.cachedData
+      cachedData: options.cachedData,
+      compression: options.compression
     }
     this.#piscina = new Piscina({
       filename: join(__dirname, 'worker.js'),

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import type { CompressionSettings } from './encode'
 
 /** What crosses the thread boundary between the main thread and a render worker. */
 
@@ -12,6 +13,8 @@ export function sharedClock (): number {
 
 /** Given to every worker at start: the bundle is read once by the main thread so all workers run the same bytes. */
 export interface WorkerData {
+  /** How pages to be cached are compressed, or null when compression is off. */
+  compression: CompressionSettings | null
   bundlePath: string
   source: string
   renderFunction: string
@@ -22,7 +25,7 @@ export interface WorkerData {
 
 export type RenderTask =
   /** `deadline` is in ms since the epoch and counts the queue wait: past it the worker does not render at all. */
-  | { kind: 'render', url: string, data: unknown, deadline: number }
+  | { kind: 'render', url: string, data: unknown, deadline: number, compress: boolean }
   /** Asks a worker whether its bundle loaded; answered without rendering. */
   | { kind: 'check' }
 
@@ -43,11 +46,20 @@ export function isTaskStarted (message: unknown): message is TaskStarted {
 
 export type PageHeaders = Record<string, string | string[]>
 
+/** A page's bodies as they cross threads (transferred, not copied); br and gzip exist when the task asked. */
+export interface PageBodies {
+  identity: Uint8Array
+  br: Uint8Array | null
+  gzip: Uint8Array | null
+}
+
 export interface RenderSuccess {
   ok: true
-  html: string
   status: number
   headers: PageHeaders
+  bodies: PageBodies
+  /** Strong ETag of the identity body. */
+  etag: string
 }
 
 export interface RenderFailure {

@@ -1,4 +1,11 @@
-import type { PageHeaders, RenderSuccess } from './protocol'
+import type { PageHeaders } from './protocol'
+
+/** A render's result once checked: HTML, status and headers safe to send. */
+export interface RenderResult {
+  html: string
+  status: number
+  headers: PageHeaders
+}
 
 /** Thrown for a render result that must not reach the socket; becomes FST_SSR_INVALID_RESULT. */
 export class InvalidResultError extends Error {
@@ -38,8 +45,8 @@ function normalizeHeaders (headers: unknown): PageHeaders {
 }
 
 /** Turns whatever the bundle's render returned (a string or `{ html, status, headers }`) into a safe result. */
-export function normalizeRenderResult (value: unknown): RenderSuccess {
-  if (typeof value === 'string') return { ok: true, html: value, status: 200, headers: {} }
+export function normalizeRenderResult (value: unknown): RenderResult {
+  if (typeof value === 'string') return { html: value, status: 200, headers: {} }
   if (value === null || typeof value !== 'object') {
     throw new InvalidResultError(`render must return a string or { html, status, headers }, got ${value === null ? 'null' : typeof value}`)
   }
@@ -48,5 +55,5 @@ export function normalizeRenderResult (value: unknown): RenderSuccess {
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
     throw new InvalidResultError('result.status must be an integer from 200 to 599')
   }
-  return { ok: true, html, status, headers: normalizeHeaders(headers) }
+  return { html, status, headers: normalizeHeaders(headers) }
 }

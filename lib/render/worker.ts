@@ -1,10 +1,11 @@
 import { parentPort } from 'node:worker_threads'
-import { workerData } from 'piscina'
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
+import { encodeBodies } from './encode'
 import { sharedClock, type PostedTask, type RenderOutcome, type TaskReply, type TaskStarted, type WorkerData } from './protocol'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
-const { bundlePath, source, renderFunction, globals, cachedData } = workerData as WorkerData
+const { bundlePath, source, renderFunction, globals, cachedData, compression } = workerData as WorkerData
 
 let sandbox: Sandbox | null = null
 let loadError: RenderOutcome | null = null
@@ -38,12 +39,20 @@ export default async function run (task: PostedTask): Promise<TaskReply> {
   const startedAt = sharedClock()
   if (task.kind === 'render') parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
   const outcome = await perform(task)
-  return { outcome, startedAt, renderMs: sharedClock() - startedAt }
+  return transfer({ outcome, startedAt, renderMs: sharedClock() - startedAt })
+}
+
+/** Hands the page's bodies to the main thread without copying them: their memory moves with the message. */
+function transfer (reply: TaskReply): TaskReply {
+  if (!reply.outcome.ok) return reply
+  const { identity, br, gzip } = reply.outcome.bodies
+  const buffers = [identity, br, gzip].filter((body) => body !== null).map((body) => body.buffer)
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: reply } as never) as unknown as TaskReply
 }
 
 async function perform (task: PostedTask): Promise<RenderOutcome> {
   if (sandbox === null) return loadError as RenderOutcome
-  if (task.kind === 'check') return { ok: true, html: '', status: 200, headers: {} }
+  if (task.kind === 'check') return { ok: true, status: 200, headers: {}, bodies: { identity: new Uint8Array(0), br: null, gzip: null }, etag: '""' }
   // The main thread's timer drops a task still queued at its deadline, but only once its event loop gets round to
   // it; under load the task may be handed to a worker first. It is answered here without running bundle code, so a
   // request that waited past its deadline is never rendered.
@@ -56,9 +65,13 @@ async function perform (task: PostedTask): Promise<RenderOutcome> {
   } catch (error) {
     return failure('render', error)
   }
+  let result
   try {
-    return normalizeRenderResult(value)
+    result = normalizeRenderResult(value)
   } catch (error) {
     return failure(error instanceof InvalidResultError ? 'result' : 'render', error)
   }
+  // Compressed once here, off the main thread, and only for pages the main thread may cache and serve again.
+  const { identity, br, gzip, etag } = encodeBodies(result.html, task.compress ? compression : null)
+  return { ok: true, status: result.status, headers: result.headers, bodies: { identity, br, gzip }, etag }
 }

@@ -24,11 +24,11 @@ export async function startApp (
   t: Test,
   options: Partial<SsrOptions> & { bundle: string },
   data?: unknown | ((query: Record<string, string>) => unknown),
-  configure?: (app: FastifyInstance) => void
+  configure?: (app: FastifyInstance) => void | Promise<void>
 ): Promise<Started> {
   const app = Fastify({ logger: false })
   await app.register(ssrPlugin, { threads: 1, ...options })
-  if (configure !== undefined) configure(app)
+  if (configure !== undefined) await configure(app)
   app.get('/*', (request, reply) => {
     const value = typeof data === 'function' ? data(request.query as Record<string, string>) : data
     return reply.ssr(request.url, value)
