@@ -76,6 +76,7 @@ export function toPrometheus (snapshot: EngineSnapshot, latency: { render: Laten
   out.counter('ssr_render_timeouts_total', 'Renders stopped at their deadline.', [[undefined, renders.timeouts]])
   out.counter('ssr_render_crashes_total', 'Renders lost with their worker.', [[undefined, renders.crashes]])
   out.counter('ssr_requests_rejected_total', 'Requests answered 503 without a render (queue full or closing).', [[undefined, renders.rejected]])
+  out.counter('ssr_renders_cancelled_total', 'Queued renders dropped because no client waited any more.', [[undefined, renders.cancelled]])
   out.counter('ssr_worker_restarts_total', 'Workers replaced after dying or being stopped.', [[undefined, renders.workerRestarts]])
   out.histogram('ssr_render_duration_seconds', 'Time a worker spent rendering a page.', latency.render)
   out.histogram('ssr_render_queue_wait_seconds', 'Time a render waited for a worker.', latency.queueWait)

@@ -45,7 +45,7 @@ test('a full queue refuses new renders at once, and never a cache hit or a rende
   t.equal((await engine.serve('/cached')).cache, 'HIT-HOT', 'a hit is served while the queue is full')
   const joined = engine.serve('/hold/a')
   gate.release('/hold/a')
-  t.equal((await joined).body.toString(), '<main>/hold/a</main>', 'joining a render in flight adds no work and is not refused')
+  t.equal((await joined).bodies.identity.toString(), '<main>/hold/a</main>', 'joining a render in flight adds no work and is not refused')
   t.equal((await held).status, 200)
   for (const page of await Promise.all(queued)) t.equal(page.status, 200, 'what was admitted completes')
   t.equal((await engine.serve('/e')).status, 200, 'admitted again once the queue drained')

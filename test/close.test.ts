@@ -44,9 +44,9 @@ test('close lets renders in flight and queued finish, refuses new renders with F
   t.equal((await engine.serve('/cached')).cache, 'HIT-HOT', 'a hit costs no render and is served')
   const joined = engine.serve('/hold/in-flight')
   gate.release('/hold/in-flight')
-  t.equal((await held).body.toString(), '<main>/hold/in-flight</main>', 'the render in flight finished')
+  t.equal((await held).bodies.identity.toString(), '<main>/hold/in-flight</main>', 'the render in flight finished')
   t.equal((await joined).status, 200, 'a request joining it was served')
-  t.equal((await queued).body.toString(), '<main>/queued</main>', 'the queued render ran too')
+  t.equal((await queued).bodies.identity.toString(), '<main>/queued</main>', 'the queued render ran too')
   await closed
   t.equal((await rejection(t, engine.serve('/after'))).code, 'FST_SSR_CLOSING')
 })

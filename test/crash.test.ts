@@ -21,7 +21,7 @@ for (const [path, { what, options }] of Object.entries(faults)) {
     t.equal(engine.poolStats().workerRestarts, 1)
     t.equal(engine.counters.crashed, 1)
     const next = await engine.serve('/next')
-    t.equal(next.body.toString(), '<main>ok /next</main>')
+    t.equal(next.bodies.identity.toString(), '<main>ok /next</main>')
     t.equal(engine.poolStats().workerRestarts, 1, 'one restart, no more')
   })
 }
@@ -51,7 +51,7 @@ for (const [path, { what, message }] of Object.entries(afterReturn)) {
       if (line.message === 'SSR worker died outside a render; it was replaced') died()
     })
     const page = await engine.serve(path)
-    t.equal(page.body.toString(), `<main>returned ${path}</main>`, 'the render had returned before the fault')
+    t.equal(page.bodies.identity.toString(), `<main>returned ${path}</main>`, 'the render had returned before the fault')
     await workerDied
     t.match(lines, [{ level: 'error', object: { err: { message } } }])
     t.equal(engine.poolStats().workerRestarts, 1)
@@ -73,12 +73,12 @@ test('a render nobody waits for any more is dropped while queued, and no worker 
   t.match(await rejection(t, queued), { message: 'client closed the connection' })
   gate.release('/hold/busy')
   await held
-  const log = JSON.parse((await engine.serve('/log', undefined, { cache: false })).body.toString()) as string[]
+  const log = JSON.parse((await engine.serve('/log', undefined, { cache: false })).bodies.identity.toString()) as string[]
   t.same(log, ['/hold/busy'], '/queued was never rendered')
   t.equal(engine.poolStats().workerRestarts, 0)
   const again = await engine.serve('/queued')
   t.equal(again.cache, 'MISS', 'a later request renders it afresh')
-  t.equal(again.body.toString(), '<main>/queued</main>')
+  t.equal(again.bodies.identity.toString(), '<main>/queued</main>')
 })
 
 test('a render already running when its last client leaves finishes and is cached: stopping it would cost a worker', async (t) => {
@@ -94,7 +94,7 @@ test('a render already running when its last client leaves finishes and is cache
   // A request arriving meanwhile joins the render still running instead of starting another.
   const joined = engine.serve('/hold/page')
   gate.release('/hold/page')
-  t.equal((await joined).body.toString(), '<main>/hold/page</main>')
+  t.equal((await joined).bodies.identity.toString(), '<main>/hold/page</main>')
   t.equal((await engine.serve('/hold/page')).cache, 'HIT-HOT')
   t.equal(engine.poolStats().workerRestarts, 0)
 })
