@@ -1,0 +1,71 @@
+// Starts a benchmark server (bench/server.mjs) in a process of its own, pinned to the server's CPUs, and talks to it
+// over the IPC channel: the server reports its port (it listens on 127.0.0.1, port 0) and answers requests for its
+// counters and memory. The channel passes through taskset, which execs node in place.
+
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { pinnedCommand } from './machine.mjs'
+
+const serverScript = fileURLToPath(new URL('../server.mjs', import.meta.url))
+
+/**
+ * @param {object} plan         cpuPlan()
+ * @param {string} kind         a server kind of bench/server.mjs
+ * @param {object} config       passed to the server as JSON (build paths, plugin threads …)
+ * @param {string[]} execArgv   Node flags for the server (--expose-gc)
+ */
+export async function startServer (plan, kind, config, execArgv = []) {
+  const { command, args } = pinnedCommand(plan, plan.server, process.execPath, [...execArgv, serverScript, kind, JSON.stringify(config)])
+  // Production mode, as a deployed server runs: React's and others' development checks are off.
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } })
+  const pending = new Map()
+  let lastId = 0
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`the ${kind} server did not start within 60 s`))
+    }, 60_000)
+    child.once('message', (message) => {
+      clearTimeout(timer)
+      resolve(message)
+    })
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      reject(new Error(`the ${kind} server exited with ${signal ?? code} before it was ready`))
+    })
+  })
+  child.on('message', (message) => {
+    const waiter = pending.get(message.id)
+    if (waiter === undefined) return
+    pending.delete(message.id)
+    if (message.error !== undefined) waiter.reject(new Error(message.error))
+    else waiter.resolve(message.result)
+  })
+
+  return {
+    kind,
+    pid: child.pid,
+    port: ready.port,
+    url: (path) => `http://127.0.0.1:${ready.port}${path}`,
+    info: ready,
+    /** Asks the server for something (see onCommand in bench/server.mjs). */
+    ask (command, args = {}) {
+      return new Promise((resolve, reject) => {
+        const id = ++lastId
+        pending.set(id, { resolve, reject })
+        child.send({ id, command, ...args })
+      })
+    },
+    /** Closes the server gracefully, and kills it if it does not end in 20 s. */
+    async stop () {
+      if (child.exitCode !== null || child.signalCode !== null) return exited
+      child.send({ id: 0, command: 'close' })
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+      const result = await exited
+      clearTimeout(timer)
+      return result
+    }
+  }
+}
