@@ -1,0 +1,177 @@
+// npm run bench:memory (also the last step of npm run bench:pool): resident memory of a server with the plugin.
+//
+// What runs: servers from bench/server.mjs, each in a fresh process of its own (started with --expose-gc, pinned
+// like the HTTP benchmark's servers), serving the React example's product page:
+//   bare       the HTTP benchmark's baseline: Fastify sending the page as a Buffer, no plugin. The baseline.
+//   plugin-1   the React example's server (the plugin, its cache on) with 1 worker thread
+//   plugin-<n> the same with n worker threads, n = the CPUs of this machine (the plugin's default when unpinned)
+// Where the load comes from: the load generator of the HTTP benchmark (wrk, else autocannon; bench/lib/loadgen.mjs),
+// 100 connections, pinned away from the server, until REQUESTS responses (100,000), every one a cache hit.
+// Procedure per server: start; render the page a few times per worker so every worker has loaded the bundle and
+// rendered; wait a second; read memory ("after start"), collect garbage in the main thread and read again; send the
+// requests; read memory ("after load"), collect garbage and read again: the difference of the two after-GC figures is
+// what the load left behind. RSS counts the whole process, worker threads included; the heap figures are the main
+// thread's.
+//
+// Settings (environment): BENCH_MEMORY_REQUESTS=100000, BENCH_CONNECTIONS=100, BENCH_LOADGEN=wrk|autocannon,
+// BENCH_NOTE="text for the top of RESULTS.md". Non-default settings or a busy machine mark the section as not a result.
+// Writes: bench/results.json (key "memory") and the memory section of bench/RESULTS.md.
+
+import os from 'node:os'
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { prepareBuild } from './lib/build.mjs'
+import { checkResponse } from './lib/check.mjs'
+import { chooseLoadGenerator, errorCount, runLoad } from './lib/loadgen.mjs'
+import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sampleCpuBusy } from './lib/machine.mjs'
+import { pageUrl } from './lib/page.mjs'
+import { startServer } from './lib/processes.mjs'
+import { flagsFor, readSettings, writeResultsJson, writeResultsSection } from './lib/report.mjs'
+import { formatInt, formatMiB, markdownTable, textTable } from './lib/stats.mjs'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+
+function log (line = '') {
+  process.stderr.write(line + '\n')
+}
+
+function pick (usage) {
+  return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers, peakRss: usage.peakRss }
+}
+
+async function measureServer (context, { name, kind, threads }) {
+  const { plan, generator, settings, build } = context
+  const server = await startServer(plan, kind, { reactDist: build.reactDist, referencePath: build.referencePath, threads }, ['--expose-gc'])
+  try {
+    const url = server.url(pageUrl)
+    await server.ask('warm')
+    // The page is then in the cache: the check's first request renders and stores it, the second is a hit.
+    await checkResponse(url, {}, kind === 'bare' ? { encoding: null, sameAsReference: true } : { encoding: null, cache: 'HIT-HOT', sameAsReference: true }, build.reference, { warm: kind !== 'bare' })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const afterStart = pick(await server.ask('memory'))
+    const afterStartGc = pick(await server.ask('memory', { gc: true }))
+    const before = await server.ask('metrics')
+    const load = await runLoad(generator, plan, { url, connections: settings.connections, seconds: 120, requests: settings.requests })
+    const afterLoad = pick(await server.ask('memory'))
+    const afterGc = pick(await server.ask('memory', { gc: true }))
+    const metrics = await server.ask('metrics')
+    return {
+      name,
+      kind,
+      threads: server.info.threads,
+      requests: load.requests,
+      errors: errorCount(load),
+      rendersDuringLoad: metrics === null ? null : metrics.renders - before.renders,
+      afterStart,
+      afterStartGc,
+      afterLoad,
+      afterGc
+    }
+  } finally {
+    await server.stop()
+  }
+}
+
+const tableHeader = ['server', 'worker threads', 'RSS after start', 'after start + GC', 'after load', 'after load + GC', 'peak RSS', 'main heap after load + GC', 'requests']
+
+function tableRows (rows) {
+  return rows.map((row) => [
+    row.name,
+    String(row.threads),
+    formatMiB(row.afterStart.rss),
+    formatMiB(row.afterStartGc.rss),
+    formatMiB(row.afterLoad.rss),
+    formatMiB(row.afterGc.rss),
+    formatMiB(row.afterGc.peakRss),
+    formatMiB(row.afterGc.heapUsed),
+    formatInt(row.requests)
+  ])
+}
+
+function derived (rows) {
+  const bare = rows.find((row) => row.kind === 'bare')
+  const plugins = rows.filter((row) => row.kind !== 'bare').sort((a, b) => a.threads - b.threads)
+  const lines = []
+  if (bare !== undefined && plugins.length > 0) {
+    lines.push(`The plugin with 1 worker and the React bundle loaded adds ${formatMiB(plugins[0].afterStart.rss - bare.afterStart.rss)} ` +
+      'to the bare server at start.')
+  }
+  if (plugins.length > 1) {
+    const [one, many] = [plugins[0], plugins.at(-1)]
+    lines.push(`Each further worker thread adds ${formatMiB((many.afterStart.rss - one.afterStart.rss) / (many.threads - one.threads))} at start ` +
+      `(${one.threads} → ${many.threads} threads).`)
+  }
+  for (const row of [bare, ...plugins].filter((entry) => entry !== undefined)) {
+    const renders = row.rendersDuringLoad === null ? '' : ` (${row.rendersDuringLoad === 0 ? 'all cache hits, no render' : `${row.rendersDuringLoad} renders`})`
+    lines.push(`${row.name}: ${formatInt(row.requests)} requests${renders} changed RSS by ${signedMiB(row.afterGc.rss - row.afterStartGc.rss)} ` +
+      `and the main thread's heap by ${signedMiB(row.afterGc.heapUsed - row.afterStartGc.heapUsed)} (after GC against after start + GC).`)
+  }
+  return { lines, perWorker: plugins.length > 1 ? (plugins.at(-1).afterStart.rss - plugins[0].afterStart.rss) / (plugins.at(-1).threads - plugins[0].threads) : null }
+}
+
+function signedMiB (bytes) {
+  return `${bytes < 0 ? '−' : '+'}${formatMiB(Math.abs(bytes))}`
+}
+
+async function main () {
+  const { settings, changed } = readSettings({
+    requests: { env: 'BENCH_MEMORY_REQUESTS', value: 100_000 },
+    connections: { env: 'BENCH_CONNECTIONS', value: 100 }
+  })
+  const cpus = os.availableParallelism()
+  const startedAt = new Date().toISOString()
+  const machine = describeMachine()
+  const plan = cpuPlan()
+  const generator = await chooseLoadGenerator()
+  const servers = [{ name: 'bare', kind: 'bare' }, { name: 'plugin-1', kind: 'plugin', threads: 1 }]
+  if (cpus > 1) servers.push({ name: `plugin-${cpus}`, kind: 'plugin', threads: cpus })
+  log(`npm run bench:memory: ${servers.map((server) => server.name).join(', ')}, ${formatInt(settings.requests)} cached requests each`)
+  log(`machine: ${machineLine(machine)}`)
+  const busyBefore = await sampleCpuBusy()
+  const build = await prepareBuild()
+  try {
+    const context = { plan, generator, settings, build }
+    const rows = []
+    for (const server of servers) {
+      const row = await measureServer(context, server)
+      rows.push(row)
+      log(`${row.name.padEnd(9)} RSS ${formatMiB(row.afterStart.rss)} after start, ${formatMiB(row.afterLoad.rss)} after ${formatInt(row.requests)} requests, ${formatMiB(row.afterGc.rss)} after GC`)
+    }
+    const busyAfter = await sampleCpuBusy()
+    const errors = rows.filter((row) => row.errors > 0).map((row) => `${row.name} had ${row.errors} errors under load`)
+    const flags = flagsFor({ changed, busyBefore, busyAfter, busyThreshold, extra: errors })
+    const date = startedAt.slice(0, 10)
+    const { lines, perWorker } = derived(rows)
+    const data = { date, startedAt, flags, machine, settings, generator: { name: generator.name, version: generator.version }, rows, perWorkerRss: perWorker }
+    const jsonPath = await writeResultsJson('memory', data)
+    const body = [
+      '## Memory',
+      '',
+      `Written by \`npm run bench:pool\` / \`npm run bench:memory\` on ${date}.`,
+      '',
+      `- Machine: ${machineLine(machine)}.`,
+      `- Each server in a fresh process; ${describePlan(plan)}. Load: ${generator.name} ${generator.version}, ` +
+        `${settings.connections} connections, until ${formatInt(settings.requests)} responses for \`${pageUrl}\`.`,
+      '- "After start": ready, each worker has loaded the React bundle and rendered, the page is cached, one second of rest.',
+      '  "+ GC": then a full garbage collection of the main thread. "After load": after the requests. RSS is the whole',
+      "  process, worker threads included; the heap is the main thread's.",
+      '',
+      markdownTable(tableHeader, tableRows(rows)),
+      '',
+      ...lines.map((line) => `- ${line}`),
+      ''
+    ].join('\n')
+    const mdPath = await writeResultsSection('memory', { date, flags }, body)
+    console.log('\n' + textTable(tableHeader, tableRows(rows)) + '\n')
+    for (const line of lines) console.log(line)
+    for (const flag of flags) console.log(`NOT A RESULT: ${flag}`)
+    console.log(`\nwrote ${relative(root, jsonPath)} and ${relative(root, mdPath)}`)
+  } finally {
+    await build.cleanup()
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
