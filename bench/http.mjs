@@ -90,8 +90,8 @@ async function runScenario (context, scenario, { profilePath } = {}) {
     const result = await runLoad(generator, plan, { ...load, seconds: settings.duration })
     if (profilePath !== undefined) await server.ask('profile-stop', { path: profilePath })
     const after = await server.ask('metrics')
-    const renders = before === null ? null : after.renders - before.renders
-    return { ...result, check, threads: server.info.threads, renders }
+    const renders = before.renders === null ? null : after.renders - before.renders
+    return { ...result, check, threads: server.info.threads, renders, serverCpuUsPerRequest: (after.cpuUs - before.cpuUs) / result.requests }
   } finally {
     await server.stop()
   }
@@ -108,9 +108,12 @@ function summarize (chosen, runs) {
     if (!byRound.has(run.round)) byRound.set(run.round, {})
     byRound.get(run.round)[run.scenario] = run
   }
-  const ratioTo = (name, reference) => median([...byRound.values()]
+  const perRound = (name, reference, ratio) => median([...byRound.values()]
     .filter((round) => round[name] !== undefined && round[reference] !== undefined)
-    .map((round) => round[name].requestsPerSecond / round[reference].requestsPerSecond))
+    .map((round) => ratio(round[name], round[reference])))
+  const ratioTo = (name, reference) => perRound(name, reference, (own, other) => own.requestsPerSecond / other.requestsPerSecond)
+  // The same ratio from CPU cost: how many of this scenario's responses the CPU of one baseline response would pay for.
+  const cpuRatioTo = (name, reference) => perRound(name, reference, (own, other) => other.serverCpuUsPerRequest / own.serverCpuUsPerRequest)
   return chosen.map(({ name }) => {
     const own = runs.filter((run) => run.scenario === name)
     const rps = own.map((run) => run.requestsPerSecond)
@@ -120,8 +123,10 @@ function summarize (chosen, runs) {
       p50Ms: round(median(own.map((run) => run.latencyMs.p50)), 3),
       p99Ms: round(median(own.map((run) => run.latencyMs.p99)), 3),
       bytesPerResponse: round(median(own.map((run) => run.bytesPerResponse)), 0),
+      serverCpuUsPerRequest: round(median(own.map((run) => run.serverCpuUsPerRequest)), 2),
       ratioToBaseline: round(ratioTo(name, 'baseline'), 3),
       ratioToNaive: round(ratioTo(name, 'naive'), 3),
+      cpuRatioToBaseline: round(cpuRatioTo(name, 'baseline'), 3),
       spread: round(spread(rps), 3),
       perRound: rps.map((value) => round(value, 0)),
       errors: own.reduce((sum, run) => sum + errorCount(run), 0),
@@ -157,13 +162,14 @@ function tableRows (summary) {
     formatMs(row.p50Ms),
     formatMs(row.p99Ms),
     formatInt(row.bytesPerResponse),
+    row.serverCpuUsPerRequest.toFixed(1),
     formatRatio(row.ratioToBaseline),
     formatRatio(row.ratioToNaive),
     `±${formatPercent(row.spread / 2)}`
   ])
 }
 
-const tableHeader = ['scenario', 'req/s', 'p50', 'p99', 'bytes/response', '× baseline', '× naive', 'spread']
+const tableHeader = ['scenario', 'req/s', 'p50', 'p99', 'bytes/response', 'server CPU µs/request', '× baseline', '× naive', 'spread']
 
 function profileMarkdown (profile) {
   const packages = profile.packages.slice(0, 8).map((entry) => `${entry.name} ${formatPercent(entry.share)}`).join(', ')
@@ -215,7 +221,10 @@ function sectionMarkdown (data) {
     '',
     'req/s, p50 and p99 are medians over the rounds; bytes/response includes headers. The ratios are medians of',
     'per-round ratios (each run against the baseline or naive run of its own round), so they may differ a little from',
-    'the ratio of the medians. Spread: half the range of req/s over the rounds, as a share of the median.',
+    'the ratio of the medians. Spread: half the range of req/s over the rounds, as a share of the median. Server CPU',
+    'µs/request: CPU time of the server process (all its threads) during the measured seconds, per response; it',
+    'hardly changes when other processes share the machine, and when the server has one CPU to itself, 1,000,000 ÷ it',
+    'is about the req/s it can reach. A large gap between the two means something else took that CPU.',
     '',
     '### Targets',
     '',
@@ -267,7 +276,12 @@ async function main () {
     const summary = summarize(chosen, runs)
     const judged = targets
       .filter((target) => summary.some((row) => row.scenario === target.scenario))
-      .map((target) => ({ scenario: target.scenario, ...judgeTarget({ label: target.label, actual: summary.find((row) => row.scenario === target.scenario).ratioToBaseline, target: target.target }) }))
+      .map((target) => {
+        const row = summary.find((entry) => entry.scenario === target.scenario)
+        const judged = judgeTarget({ label: target.label, actual: row.ratioToBaseline, target: target.target })
+        // Measured by CPU per response as well: close to the req/s ratio on a quiet machine, steadier on a busy one.
+        return { scenario: target.scenario, ...judged, byCpu: row.cpuRatioToBaseline, text: `${judged.text}; by server CPU per response: ${formatRatio(row.cpuRatioToBaseline)}` }
+      })
 
     const profiles = []
     for (const name of chooseProfiles(process.env.BENCH_PROFILE ?? 'auto', judged, chosen)) {

@@ -61,7 +61,7 @@ async function measureServer (context, { name, kind, threads }) {
       threads: server.info.threads,
       requests: load.requests,
       errors: errorCount(load),
-      rendersDuringLoad: metrics === null ? null : metrics.renders - before.renders,
+      rendersDuringLoad: metrics.renders === null ? null : metrics.renders - before.renders,
       afterStart,
       afterStartGc,
       afterLoad,

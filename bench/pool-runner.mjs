@@ -50,11 +50,28 @@ async function renderer () {
   }
 }
 
+/** utime + stime in clock ticks, from /proc/self/stat or /proc/self/task/<id>/stat; null where there is no /proc. */
+function ticks (path) {
+  try {
+    const stat = readFileSync(path, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return null
+  }
+}
+
+/** CPU ticks of the main thread (its task id is the process id) and of the whole process, for the main thread's share. */
+function cpuTicks () {
+  return { main: ticks(`/proc/self/task/${process.pid}/stat`), all: ticks('/proc/self/stat') }
+}
+
 /** Keeps `concurrency` renders in flight for `seconds`; renders per second and what the process used meanwhile. */
 async function throughput (render, concurrency, seconds) {
   let renders = 0
   const elu = performance.eventLoopUtilization()
   const cpu = process.cpuUsage()
+  const threadTicks = cpuTicks()
   const start = performance.now()
   const end = start + seconds * 1000
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -65,12 +82,18 @@ async function throughput (render, concurrency, seconds) {
   }))
   const elapsed = (performance.now() - start) / 1000
   const used = process.cpuUsage(cpu)
+  const usedUs = used.user + used.system
+  const { main, all } = cpuTicks()
+  // CPU time is what a render costs whatever else runs on the machine; wall-clock figures suffer when it is busy.
+  const mainShare = main === null || all === null || all === threadTicks.all ? null : (main - threadTicks.main) / (all - threadTicks.all)
   return {
     renders,
     seconds: elapsed,
     rendersPerSecond: renders / elapsed,
     // CPU time of every thread of the process over wall time: how many cores it kept busy.
-    cpuCores: (used.user + used.system) / 1e6 / elapsed,
+    cpuCores: usedUs / 1e6 / elapsed,
+    cpuUsPerRender: usedUs / renders,
+    mainThreadCpuUsPerRender: mainShare === null ? null : mainShare * usedUs / renders,
     mainThreadUtilization: performance.eventLoopUtilization(elu).utilization
   }
 }

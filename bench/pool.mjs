@@ -96,6 +96,8 @@ function summarize (variants, runs) {
       speedup: round(speedup, 3),
       efficiency: threads > 0 ? round(speedup / threads, 3) : null,
       cpuCores: round(median(own.map((run) => run.cpuCores)), 2),
+      cpuUsPerRender: round(median(own.map((run) => run.cpuUsPerRender)), 1),
+      mainThreadCpuUsPerRender: round(median(own.map((run) => run.mainThreadCpuUsPerRender ?? NaN)), 1),
       mainThreadUtilization: round(median(own.map((run) => run.mainThreadUtilization)), 3),
       latencyP50Ms: round(median(own.map((run) => run.latency.p50Ms)), 4),
       latencyP99Ms: round(median(own.map((run) => run.latency.p99Ms)), 4),
@@ -105,7 +107,7 @@ function summarize (variants, runs) {
   })
 }
 
-const tableHeader = ['variant', 'threads', 'renders/s', '× in-thread', 'efficiency', 'CPU cores used', 'main thread busy', 'latency p50', 'latency p99', 'spread']
+const tableHeader = ['variant', 'threads', 'renders/s', '× in-thread', 'efficiency', 'CPU cores used', 'CPU µs/render', 'main-thread CPU µs/render', 'main thread busy', 'latency p50', 'latency p99', 'spread']
 
 function tableRows (summary) {
   return summary.map((row) => [
@@ -115,6 +117,8 @@ function tableRows (summary) {
     formatRatio(row.speedup),
     row.efficiency === null ? '' : formatPercent(row.efficiency),
     row.cpuCores.toFixed(2),
+    formatInt(row.cpuUsPerRender),
+    formatInt(row.mainThreadCpuUsPerRender),
     formatPercent(row.mainThreadUtilization),
     formatMs(row.latencyP50Ms),
     formatMs(row.latencyP99Ms),
@@ -153,6 +157,15 @@ function profileMarkdown (profile) {
 function sectionMarkdown (data) {
   const { date, machine, settings, summary, targets, profiles, busyBefore, busyAfter, addedLatencyMs, cpus } = data
   const headline = summary.filter((row) => row.threads > 1)
+  const inThread = summary.find((row) => row.variant === 'in-thread')
+  // Whatever the scheduling, n CPUs give at most n seconds of CPU per second: a variant that costs c µs of CPU per
+  // render cannot exceed n × 1e6 / c renders/s. Set against the in-thread rate, that bounds the speedup.
+  const ceilings = summary.filter((row) => row.threads > 0).map((row) => {
+    const ceiling = cpus * 1e6 / row.cpuUsPerRender / inThread.rendersPerSecond
+    return `${row.variant} costs ${formatInt(row.cpuUsPerRender)} µs of CPU per render (${formatInt(row.mainThreadCpuUsPerRender)} µs of ` +
+      `it on the main thread) against ${formatInt(inThread.cpuUsPerRender)} µs in-thread: on ${cpus} CPUs it cannot exceed ` +
+      `${formatRatio(ceiling)} the in-thread rate, however well it is scheduled.`
+  })
   return [
     '## Worker pool, without HTTP',
     '',
@@ -173,9 +186,13 @@ function sectionMarkdown (data) {
     markdownTable(tableHeader, tableRows(summary)),
     '',
     '× in-thread: median of per-round ratios. Efficiency: × in-thread ÷ threads. CPU cores used: CPU time of all the',
-    "process's threads ÷ wall time. Main thread busy: its event-loop utilization while renders were kept in flight",
-    '(in-thread and naive render on it; for the pool it is the cost of handing renders to workers). Latency: one render',
-    'at a time, measured by the caller.',
+    "process's threads ÷ wall time. CPU µs/render: CPU time of all threads per render, and the main thread's part of it",
+    '(from /proc/self/task); unlike the wall-clock figures these hardly change when other processes share the machine.',
+    'Main thread busy: its event-loop utilization while renders were kept in flight (in-thread and naive render on',
+    'it; for the pool it is the cost of handing renders to workers). Latency: one render at a time, measured by the',
+    'caller.',
+    '',
+    ...ceilings.map((line) => `- ${line}`),
     '',
     '### Target',
     '',

@@ -84,9 +84,12 @@ function post (method, params = {}) {
 async function onCommand (app, message) {
   switch (message.command) {
     case 'metrics': {
-      if (app.ssr === undefined) return null
+      // CPU time of the whole process (worker threads included), so the parent can compute CPU per request: unlike
+      // req/s, it hardly changes when other processes take turns on the server's CPU.
+      const { user, system } = process.cpuUsage()
+      if (app.ssr === undefined) return { cpuUs: user + system, renders: null, cache: null, threads: 0 }
       const metrics = app.ssr.metrics()
-      return { renders: metrics.renders.total, cache: metrics.cache, threads: metrics.pool.threads }
+      return { cpuUs: user + system, renders: metrics.renders.total, cache: metrics.cache, threads: metrics.pool.threads }
     }
     case 'warm': {
       // One uncached render per worker and then some, so every worker has loaded the bundle and run it before
