@@ -290,6 +290,9 @@ async function main () {
     }
     const busyAfter = await sampleCpuBusy()
     const errors = summary.filter((row) => row.errors > 0).map((row) => `${row.scenario} had ${row.errors} errors`)
+    for (const row of summary) {
+      if (row.scenario.startsWith('cached') && row.rendersPerRequest !== 0) errors.push(`${row.scenario} rendered during measurement (${row.rendersPerRequest} renders per request)`)
+    }
     const flags = flagsFor({ changed: [...changed, ...scenarioChange], busyBefore, busyAfter, busyThreshold, extra: errors })
     const date = startedAt.slice(0, 10)
     const data = {

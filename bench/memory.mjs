@@ -5,8 +5,9 @@
 //   bare       the HTTP benchmark's baseline: Fastify sending the page as a Buffer, no plugin. The baseline.
 //   plugin-1   the React example's server (the plugin, its cache on) with 1 worker thread
 //   plugin-<n> the same with n worker threads, n = the CPUs of this machine (the plugin's default when unpinned)
-// Where the load comes from: the load generator of the HTTP benchmark (wrk, else autocannon; bench/lib/loadgen.mjs),
-// 100 connections, pinned away from the server, until REQUESTS responses (100,000), every one a cache hit.
+// Where the load comes from: autocannon in a process of its own, pinned away from the server, 100 connections, until
+// REQUESTS responses (100,000), every one a cache hit. autocannon because it stops after an exact number of requests
+// (wrk only runs for a duration); how fast it can go does not matter here.
 // Procedure per server: start; render the page a few times per worker so every worker has loaded the bundle and
 // rendered; wait a second; read memory ("after start"), collect garbage in the main thread and read again; send the
 // requests; read memory ("after load"), collect garbage and read again: the difference of the two after-GC figures is
@@ -22,7 +23,7 @@ import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { prepareBuild } from './lib/build.mjs'
 import { checkResponse } from './lib/check.mjs'
-import { chooseLoadGenerator, errorCount, runLoad } from './lib/loadgen.mjs'
+import { chooseFixedCountGenerator, errorCount, runLoad } from './lib/loadgen.mjs'
 import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sampleCpuBusy } from './lib/machine.mjs'
 import { pageUrl } from './lib/page.mjs'
 import { startServer } from './lib/processes.mjs'
@@ -36,7 +37,7 @@ function log (line = '') {
 }
 
 function pick (usage) {
-  return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers, peakRss: usage.peakRss }
+  return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, peakRss: usage.peakRss }
 }
 
 async function measureServer (context, { name, kind, threads }) {
@@ -49,9 +50,9 @@ async function measureServer (context, { name, kind, threads }) {
     await checkResponse(url, {}, kind === 'bare' ? { encoding: null, sameAsReference: true } : { encoding: null, cache: 'HIT-HOT', sameAsReference: true }, build.reference, { warm: kind !== 'bare' })
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const afterStart = pick(await server.ask('memory'))
-    const afterStartGc = pick(await server.ask('memory', { gc: true }))
+    const afterStartGc = pick(await server.ask('memory', { gc: true, resetPeak: true }))
     const before = await server.ask('metrics')
-    const load = await runLoad(generator, plan, { url, connections: settings.connections, seconds: 120, requests: settings.requests })
+    const load = await runLoad(generator, plan, { url, connections: settings.connections, seconds: 300, requests: settings.requests })
     const afterLoad = pick(await server.ask('memory'))
     const afterGc = pick(await server.ask('memory', { gc: true }))
     const metrics = await server.ask('metrics')
@@ -72,7 +73,7 @@ async function measureServer (context, { name, kind, threads }) {
   }
 }
 
-const tableHeader = ['server', 'worker threads', 'RSS after start', 'after start + GC', 'after load', 'after load + GC', 'peak RSS', 'main heap after load + GC', 'requests']
+const tableHeader = ['server', 'worker threads', 'RSS after start', 'after start + GC', 'after load', 'after load + GC', 'peak RSS during load', 'main heap used / committed after load + GC', 'requests']
 
 function tableRows (rows) {
   return rows.map((row) => [
@@ -82,8 +83,8 @@ function tableRows (rows) {
     formatMiB(row.afterStartGc.rss),
     formatMiB(row.afterLoad.rss),
     formatMiB(row.afterGc.rss),
-    formatMiB(row.afterGc.peakRss),
-    formatMiB(row.afterGc.heapUsed),
+    formatMiB(row.afterLoad.peakRss),
+    `${formatMiB(row.afterGc.heapUsed)} / ${formatMiB(row.afterGc.heapTotal)}`,
     formatInt(row.requests)
   ])
 }
@@ -104,7 +105,8 @@ function derived (rows) {
   for (const row of [bare, ...plugins].filter((entry) => entry !== undefined)) {
     const renders = row.rendersDuringLoad === null ? '' : ` (${row.rendersDuringLoad === 0 ? 'all cache hits, no render' : `${row.rendersDuringLoad} renders`})`
     lines.push(`${row.name}: ${formatInt(row.requests)} requests${renders} changed RSS by ${signedMiB(row.afterGc.rss - row.afterStartGc.rss)} ` +
-      `and the main thread's heap by ${signedMiB(row.afterGc.heapUsed - row.afterStartGc.heapUsed)} (after GC against after start + GC).`)
+      `and the main thread's heap by ${signedMiB(row.afterGc.heapUsed - row.afterStartGc.heapUsed)} used, ` +
+      `${signedMiB(row.afterGc.heapTotal - row.afterStartGc.heapTotal)} committed (after load + GC against after start + GC).`)
   }
   return { lines, perWorker: plugins.length > 1 ? (plugins.at(-1).afterStart.rss - plugins[0].afterStart.rss) / (plugins.at(-1).threads - plugins[0].threads) : null }
 }
@@ -122,7 +124,7 @@ async function main () {
   const startedAt = new Date().toISOString()
   const machine = describeMachine()
   const plan = cpuPlan()
-  const generator = await chooseLoadGenerator()
+  const generator = await chooseFixedCountGenerator()
   const servers = [{ name: 'bare', kind: 'bare' }, { name: 'plugin-1', kind: 'plugin', threads: 1 }]
   if (cpus > 1) servers.push({ name: `plugin-${cpus}`, kind: 'plugin', threads: cpus })
   log(`npm run bench:memory: ${servers.map((server) => server.name).join(', ')}, ${formatInt(settings.requests)} cached requests each`)
@@ -150,11 +152,12 @@ async function main () {
       `Written by \`npm run bench:pool\` / \`npm run bench:memory\` on ${date}.`,
       '',
       `- Machine: ${machineLine(machine)}.`,
-      `- Each server in a fresh process; ${describePlan(plan)}. Load: ${generator.name} ${generator.version}, ` +
+      `- Each server in a fresh process; ${describePlan(plan)}. Load: ${generator.name} ${generator.version} (${generator.why}), ` +
         `${settings.connections} connections, until ${formatInt(settings.requests)} responses for \`${pageUrl}\`.`,
       '- "After start": ready, each worker has loaded the React bundle and rendered, the page is cached, one second of rest.',
-      '  "+ GC": then a full garbage collection of the main thread. "After load": after the requests. RSS is the whole',
-      "  process, worker threads included; the heap is the main thread's.",
+      '  "+ GC": then a full garbage collection of the main thread. "After load": after the requests. "Peak during load":',
+      '  the highest RSS from the end of start-up to the end of the load (Linux VmHWM, reset in between). RSS is the',
+      "  whole process, worker threads included; the heap is the main thread's.",
       '',
       markdownTable(tableHeader, tableRows(rows)),
       '',

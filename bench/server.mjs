@@ -104,7 +104,14 @@ async function onCommand (app, message) {
         if (typeof globalThis.gc !== 'function') throw new Error('start the server with --expose-gc to collect garbage')
         globalThis.gc()
       }
-      return { ...process.memoryUsage(), peakRss: peakRss() }
+      const usage = { ...process.memoryUsage(), peakRss: peakRss() }
+      if (message.resetPeak === true) {
+        // Linux resets the peak RSS (VmHWM) when "5" is written to clear_refs, so the next peak is the load's own.
+        try {
+          writeFileSync('/proc/self/clear_refs', '5')
+        } catch {}
+      }
+      return usage
     }
     case 'profile-start': {
       // The main thread's CPU profile over the measured seconds only (not start-up, not warm-up), through the

@@ -32,20 +32,30 @@ export async function chooseLoadGenerator (forced = process.env.BENCH_LOADGEN) {
 }
 
 /**
- * One load run against `url`: `connections` keep-alive connections for `seconds` (or until `requests` responses,
- * for the memory benchmark; still bounded in time). Returns req/s, latency percentiles in ms, bytes per response
- * and error counts.
+ * The load generator for a fixed number of requests (the memory benchmark): autocannon, which stops after exactly
+ * that many; wrk only runs for a duration. Its speed does not matter there.
+ */
+export async function chooseFixedCountGenerator () {
+  const { createRequire } = await import('node:module')
+  const version = createRequire(import.meta.url)('autocannon/package.json').version
+  return { name: 'autocannon', path: process.execPath, version, why: 'it can send an exact number of requests, which wrk cannot' }
+}
+
+/**
+ * One load run against `url`: `connections` keep-alive connections for `seconds`, or, with autocannon only, until
+ * `requests` responses (bounded in time all the same: the process is stopped past `seconds` + 30 s). Returns req/s,
+ * latency percentiles in ms, bytes per response and error counts.
  */
 export async function runLoad (generator, plan, { url, connections, seconds, headers = {}, requests }) {
-  const timeLimit = (requests === undefined ? seconds + 30 : Math.max(seconds, 120) + 30) * 1000
+  const timeLimit = (seconds + 30) * 1000
   if (generator.name === 'wrk') {
+    if (requests !== undefined) throw new Error('wrk runs for a duration, not a number of requests: use chooseFixedCountGenerator()')
     const threads = Math.min(plan.loadThreads, connections)
-    const args = [`-t${threads}`, `-c${connections}`, `-d${requests === undefined ? seconds : Math.max(seconds, 120)}s`, '--timeout', '10s', '-s', wrkScript]
+    const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', wrkScript]
     for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`)
     args.push(url)
-    const env = requests === undefined ? undefined : { ...process.env, BENCH_WRK_QUOTA: String(Math.ceil(requests / threads)) }
     const { command, args: pinnedArgs } = pinnedCommand(plan, plan.load, generator.path, args)
-    const { stdout } = await collect(command, pinnedArgs, timeLimit, env)
+    const { stdout } = await collect(command, pinnedArgs, timeLimit)
     const line = stdout.split('\n').find((row) => row.startsWith('BENCH_WRK '))
     if (line === undefined) throw new Error(`wrk printed no report:\n${stdout}`)
     const report = JSON.parse(line.slice('BENCH_WRK '.length))

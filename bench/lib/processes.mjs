@@ -36,6 +36,11 @@ export async function startServer (plan, kind, config, execArgv = []) {
       reject(new Error(`the ${kind} server exited with ${signal ?? code} before it was ready`))
     })
   })
+  // A server that dies answers nothing: fail whatever waits for it rather than hang.
+  exited.then(({ code, signal }) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`the ${kind} server exited with ${signal ?? code}`))
+    pending.clear()
+  })
   child.on('message', (message) => {
     const waiter = pending.get(message.id)
     if (waiter === undefined) return
@@ -54,7 +59,15 @@ export async function startServer (plan, kind, config, execArgv = []) {
     ask (command, args = {}) {
       return new Promise((resolve, reject) => {
         const id = ++lastId
-        pending.set(id, { resolve, reject })
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(new Error(`the ${kind} server did not answer "${command}" within 60 s`))
+        }, 60_000)
+        const settle = (fn) => (value) => {
+          clearTimeout(timer)
+          fn(value)
+        }
+        pending.set(id, { resolve: settle(resolve), reject: settle(reject) })
         child.send({ id, command, ...args })
       })
     },

@@ -1,19 +1,5 @@
 -- Used by bench/lib/loadgen.mjs: reports a wrk run as one JSON line, with latencies in microseconds, because wrk's own
--- text output rounds them. With BENCH_WRK_QUOTA set, each wrk thread stops after that many responses: the memory
--- benchmark needs a fixed number of requests rather than a duration. Without it no response() is defined, so wrk
--- keeps its fast path and never parses bodies.
-
-local quota = tonumber(os.getenv("BENCH_WRK_QUOTA") or "")
-
-if quota then
-  local seen = 0
-  function response(status, headers, body)
-    seen = seen + 1
-    if seen >= quota then
-      wrk.thread:stop()
-    end
-  end
-end
+-- text output rounds them. It defines no request() or response(), so wrk keeps its fast path and never parses bodies.
 
 function done(summary, latency, requests)
   local errors = summary.errors
