@@ -164,7 +164,7 @@ function sectionMarkdown (data) {
     const ceiling = cpus * 1e6 / row.cpuUsPerRender / inThread.rendersPerSecond
     return `${row.variant} costs ${formatInt(row.cpuUsPerRender)} µs of CPU per render (${formatInt(row.mainThreadCpuUsPerRender)} µs of ` +
       `it on the main thread) against ${formatInt(inThread.cpuUsPerRender)} µs in-thread: on ${cpus} CPUs it cannot exceed ` +
-      `${formatRatio(ceiling)} the in-thread rate, however well it is scheduled.`
+      `${formatRatio(ceiling)} the in-thread rate at that cost, however well it is scheduled.`
   })
   return [
     '## Worker pool, without HTTP',
