@@ -5,6 +5,7 @@
 //              encoding (dist/render/sandbox.js, dist/render/encode.js): exactly a worker's work, without the pool
 //   pool-<n>   the built plugin on a Fastify app that never listens, `fastify.ssr.render(url, data, { cache: false })`
 //              with n worker threads: the whole render path of a cache miss but HTTP
+//   pool-1-static  the same with 1 thread and a bundle that returns the page as a constant: the pool's own cost
 //   naive      renderToString of the same components in this thread (bench/naive-app.jsx), what users do today
 // Each variant: warm-up, then `concurrency` renders kept in flight for `duration` seconds (renders per second, CPU used
 // by the process, the main thread's event-loop utilization), then one render at a time for `latencySeconds` seconds
@@ -38,10 +39,10 @@ async function renderer () {
     const { renderPage } = require(job.naiveBundle)
     return { threads: 0, render: () => renderPage(pageUrl, pageData()), close: async () => {} }
   }
-  const threads = Number(job.variant.slice('pool-'.length))
+  const [, count, kind] = job.variant.match(/^pool-(\d+)(-static)?$/)
   const Fastify = require('fastify')
   const app = Fastify({ logger: false })
-  await app.register(require(root), { bundle: job.bundle, threads })
+  await app.register(require(root), { bundle: kind === undefined ? job.bundle : job.staticBundle, threads: Number(count) })
   await app.ready()
   return {
     threads: app.ssr.metrics().pool.threads,

@@ -7,6 +7,7 @@
 //   pool-1      the built plugin, 1 worker thread, `fastify.ssr.render(url, data, { cache: false })` on an app that
 //               never listens
 //   pool-2      the same with 2 threads (the target), and pool-<n> with all n CPUs when there are more than 2
+//   pool-1-static  pool-1 with a bundle that returns the same page as a constant: what the pool itself costs
 //   naive       renderToString of the same components in the main thread: what users do today, for context
 // Where the load comes from: inside each process, CONCURRENCY renders kept in flight (closed loop), then one render at
 // a time for the latency. No network is involved.
@@ -48,7 +49,7 @@ function variantsFor (cpus) {
   const variants = ['in-thread', 'pool-1']
   if (cpus >= 2) variants.push('pool-2')
   if (cpus > 2) variants.push(`pool-${cpus}`)
-  variants.push('naive')
+  variants.push('pool-1-static', 'naive')
   return variants
 }
 
@@ -94,7 +95,7 @@ function summarize (variants, runs) {
       threads,
       rendersPerSecond: round(median(rps), 0),
       speedup: round(speedup, 3),
-      efficiency: threads > 0 ? round(speedup / threads, 3) : null,
+      efficiency: threads > 0 && !variant.endsWith('-static') ? round(speedup / threads, 3) : null,
       cpuCores: round(median(own.map((run) => run.cpuCores)), 2),
       cpuUsPerRender: round(median(own.map((run) => run.cpuUsPerRender)), 1),
       mainThreadCpuUsPerRender: round(median(own.map((run) => run.mainThreadCpuUsPerRender ?? NaN)), 1),
@@ -160,7 +161,8 @@ function sectionMarkdown (data) {
   const inThread = summary.find((row) => row.variant === 'in-thread')
   // Whatever the scheduling, n CPUs give at most n seconds of CPU per second: a variant that costs c µs of CPU per
   // render cannot exceed n × 1e6 / c renders/s. Set against the in-thread rate, that bounds the speedup.
-  const ceilings = summary.filter((row) => row.threads > 0).map((row) => {
+  const overhead = summary.find((row) => row.variant === 'pool-1-static')
+  const ceilings = summary.filter((row) => row.threads > 0 && row !== overhead).map((row) => {
     const ceiling = cpus * 1e6 / row.cpuUsPerRender / inThread.rendersPerSecond
     return `${row.variant} costs ${formatInt(row.cpuUsPerRender)} µs of CPU per render (${formatInt(row.mainThreadCpuUsPerRender)} µs of ` +
       `it on the main thread) against ${formatInt(inThread.cpuUsPerRender)} µs in-thread: on ${cpus} CPUs it cannot exceed ` +
@@ -193,6 +195,11 @@ function sectionMarkdown (data) {
     'caller.',
     '',
     ...ceilings.map((line) => `- ${line}`),
+    ...(overhead === undefined
+      ? []
+      : ['- The pool\'s own cost, measured with pool-1-static (a bundle that returns the same page as a constant, so ' +
+        `nothing is rendered): ${formatInt(overhead.cpuUsPerRender)} µs of CPU per render, ${formatInt(overhead.mainThreadCpuUsPerRender)} µs ` +
+        `of it on the main thread; at most ${formatInt(overhead.rendersPerSecond)} renders/s through one worker, whatever the page.`]),
     '',
     '### Target',
     '',
@@ -224,7 +231,7 @@ async function main () {
   log(`other processes use ${formatPercent(busyBefore)} of the CPUs now${busyBefore > busyThreshold ? ': the figures will be disturbed' : ''}`)
   const build = await prepareBuild()
   try {
-    const base = { bundle: build.bundle, naiveBundle: build.naiveBundle, warmup: settings.warmup, duration: settings.duration, latencySeconds: settings.latency, concurrency: settings.concurrency }
+    const base = { bundle: build.bundle, staticBundle: build.staticBundle, naiveBundle: build.naiveBundle, warmup: settings.warmup, duration: settings.duration, latencySeconds: settings.latency, concurrency: settings.concurrency }
     const runs = []
     for (let index = 0; index < settings.reps; index++) {
       for (const variant of rotate(variants, index)) {

@@ -1,7 +1,7 @@
 // Everything the benchmark servers load, built fresh for each run into a temporary directory, so results never
 // depend on an old build: the React example (server and client bundles, via examples/build.mjs), the naive renderer
-// (bench/naive-app.jsx for Node), and the reference page, rendered once through the plugin, that the baseline serves
-// and that every scenario's response is checked against.
+// (bench/naive-app.jsx for Node), the reference page, rendered once through the plugin, that the baseline serves
+// and that every scenario's response is checked against, and a bundle that returns that page without rendering.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -38,11 +38,15 @@ export async function prepareBuild () {
   const referencePath = join(dir, 'reference.html')
   const reference = await renderReference(reactDist)
   await writeFile(referencePath, reference)
+  // A script bundle that returns the same page as a constant: through the pool it costs everything but rendering.
+  const staticBundle = join(dir, 'static-page.js')
+  await writeFile(staticBundle, `globalThis.renderPage = async () => ({ html: ${JSON.stringify(reference.toString('utf8'))}, status: 200 })\n`)
   return {
     dir,
     reactDist,
     bundle: join(reactDist, 'server.js'),
     naiveBundle,
+    staticBundle,
     referencePath,
     reference,
     cleanup: () => rm(dir, { recursive: true, force: true })
