@@ -8,8 +8,8 @@
 //   pool-1-static  the same with 1 thread and a bundle that returns the page as a constant: the pool's own cost
 //   naive      renderToString of the same components in this thread (bench/naive-app.jsx), what users do today
 // Each variant: warm-up, then `concurrency` renders kept in flight for `duration` seconds (renders per second, CPU used
-// by the process, the main thread's event-loop utilization), then one render at a time for `latencySeconds` seconds
-// (latency per render).
+// by the process, the main thread's event-loop utilization; pool.mjs gives the in-thread variants 1: a plain loop),
+// then one render at a time for `latencySeconds` seconds (latency per render).
 
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'

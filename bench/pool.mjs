@@ -9,8 +9,9 @@
 //   pool-2      the same with 2 threads (the target), and pool-<n> with all n CPUs when there are more than 2
 //   pool-1-static  pool-1 with a bundle that returns the same page as a constant: what the pool itself costs
 //   naive       renderToString of the same components in the main thread: what users do today, for context
-// Where the load comes from: inside each process, CONCURRENCY renders kept in flight (closed loop), then one render at
-// a time for the latency. No network is involved.
+// Where the load comes from: inside each process. The pool variants keep CONCURRENCY renders in flight (closed loop);
+// in-thread and naive are plain loops, one render after another (one thread gains nothing from renders in flight
+// together). Then one render at a time for the latency. No network is involved.
 // Procedure: REPS rounds, each running every variant once, the order rotated by one per round; WARMUP s of renders
 // (discarded), DURATION s measured, then LATENCY s of single renders. Medians over rounds; the ratios are medians of
 // per-round ratios against the in-thread run of the same round.
@@ -51,6 +52,14 @@ function variantsFor (cpus) {
   if (cpus > 2) variants.push(`pool-${cpus}`)
   variants.push('pool-1-static', 'naive')
   return variants
+}
+
+/**
+ * The in-thread variants are plain loops, one render after another: one thread gains nothing from renders in flight
+ * together, and measured here it lost (interleaved streaming renders keep more alive and collect more garbage).
+ */
+function inThread (variant) {
+  return variant === 'in-thread' || variant === 'naive'
 }
 
 function runVariant (job, execArgv = []) {
@@ -174,7 +183,8 @@ function sectionMarkdown (data) {
     `Written by \`npm run bench:pool\` on ${date}.`,
     '',
     `- Machine: ${machineLine(machine)}.`,
-    `- Page: the React example's product page (\`${pageUrl}\`), rendered uncached; ${settings.concurrency} renders kept in flight.`,
+    `- Page: the React example's product page (\`${pageUrl}\`), rendered uncached. The pool variants keep ` +
+      `${settings.concurrency} renders in flight; in-thread and naive are plain loops, one render after another.`,
     `- Each variant in a fresh process, not pinned (the pool may use all ${cpus} CPUs, the main thread included); ` +
       `${settings.warmup} s warm-up, ${settings.duration} s measured, then ${settings.latency} s of one render at a time for the latency; ` +
       `${settings.reps} rounds, the order rotated each round; medians.`,
@@ -235,7 +245,7 @@ async function main () {
     const runs = []
     for (let index = 0; index < settings.reps; index++) {
       for (const variant of rotate(variants, index)) {
-        const run = await runVariant({ ...base, variant })
+        const run = await runVariant({ ...base, variant, concurrency: inThread(variant) ? 1 : settings.concurrency })
         runs.push({ round: index, ...run })
         log(`round ${index + 1}/${settings.reps}  ${variant.padEnd(10)} ${formatInt(run.rendersPerSecond).padStart(7)} renders/s  ` +
           `${run.cpuCores.toFixed(2)} cores  main thread ${formatPercent(run.mainThreadUtilization)}  latency p50 ${formatMs(run.latency.p50Ms)}`)
