@@ -6,10 +6,11 @@ import {
   FST_SSR_WORKER_CRASHED
 } from './errors'
 import type { ResolvedOptions } from './options'
-import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
+import { customKey, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
 import { isCacheable } from './cache/policy'
 import { withBytes, type Bodies } from './cache/entry'
 import { TieredCache } from './cache/tiers'
+import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
 import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
 import { compileBundle } from './render/sandbox'
@@ -17,7 +18,7 @@ import { PoolError, RenderPool } from './render/pool'
 import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
 
 /** Where a response came from, as sent in `x-ssr-cache`. */
-export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'MISS' | 'BYPASS'
+export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'HIT-SHARED' | 'MISS' | 'BYPASS'
 
 export interface ServedPage {
   status: number
@@ -53,6 +54,9 @@ interface RenderedPage {
   headers: PageHeaders
   bodies: Bodies & { identity: Buffer }
   etag: string
+  /** Set when the page came from the shared tier, with what Redis had left of its life. */
+  fromShared?: true
+  expiresAt?: number
 }
 
 /** One render shared by every concurrent miss of a key. */
@@ -80,6 +84,8 @@ export interface CacheSnapshot {
   entries: { hot: number, cold: number }
   bytes: { hot: number, cold: number }
   coldMaxBytes: number
+  /** The shared Redis tier, when `cache.shared` is set. */
+  shared: SharedSnapshot | null
 }
 
 export interface EngineSnapshot {
@@ -126,6 +132,8 @@ export class SsrEngine {
   readonly version: string
   readonly loadedAt: Date
   readonly cache: TieredCache | null
+  /** The shared Redis tier behind `cache`, when configured. */
+  readonly shared: SharedTier | null
   readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, cancelled: 0, coalesced: 0 }
   /** Time a worker spent rendering, and time a render waited for a worker. */
   readonly latency: { render: LatencyHistogram, queueWait: LatencyHistogram }
@@ -137,13 +145,21 @@ export class SsrEngine {
   #closed: Promise<void> | undefined
   readonly #shutdown = new AbortController()
 
-  private constructor (options: ResolvedOptions, version: string, pool: RenderPool, latency: SsrEngine['latency']) {
+  private constructor (options: ResolvedOptions, version: string, pool: RenderPool, latency: SsrEngine['latency'], log: EngineLogger) {
     this.options = options
     this.latency = latency
     this.version = version
     this.loadedAt = new Date()
     this.#pool = pool
     this.cache = options.cache === null ? null : new TieredCache(options.cache)
+    // Other instances' invalidations reach the local tiers through the same paths as this instance's own.
+    this.shared = options.cache?.shared == null
+      ? null
+      : new SharedTier(options.cache.shared, {
+        dropKey: (rest) => this.#dropKey(withVersion(this.version, rest)),
+        dropPrefix: (prefix) => this.#dropPrefix(prefix),
+        dropAll: () => this.#dropAll()
+      }, log)
     // Every render in flight listens for shutdown; there may be thousands.
     setMaxListeners(0, this.#shutdown.signal)
   }
@@ -184,7 +200,9 @@ export class SsrEngine {
       await pool.destroy()
       throw new FST_SSR_BUNDLE_LOAD(options.bundle, outcome.message)
     }
-    return new SsrEngine(options, version, pool, latency)
+    const engine = new SsrEngine(options, version, pool, latency, log)
+    await engine.shared?.start()
+    return engine
   }
 
   /** The page for `url` and `data`: from the cache, from a render in flight, or rendered now. */
@@ -210,30 +228,46 @@ export class SsrEngine {
     } else {
       this.counters.coalesced++
     }
-    return { ...await this.#join(flight, call.signal), cache: 'MISS' }
+    const page = await this.#join(flight, call.signal)
+    return { status: page.status, headers: page.headers, bodies: page.bodies, etag: page.etag, cache: page.fromShared === true ? 'HIT-SHARED' : 'MISS' }
   }
 
+  /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
     const key = pageKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
-    const flight = this.#flights.get(key)
-    if (flight !== undefined) flight.discard = true
-    return this.cache?.delete(key) ?? false
+    this.shared?.invalidateKey(key)
+    return this.#dropKey(key)
   }
 
   /** Removes the page stored under a key a route supplied with `{ key }`. */
   invalidateKey (key: string): boolean {
     const full = customKey(this.version, key)
-    const flight = this.#flights.get(full)
-    if (flight !== undefined) flight.discard = true
-    return this.cache?.delete(full) ?? false
+    this.shared?.invalidateKey(full)
+    return this.#dropKey(full)
   }
 
   invalidatePrefix (prefix: string): number {
+    this.shared?.invalidatePrefix(prefix)
+    return this.#dropPrefix(prefix)
+  }
+
+  clear (): number {
+    this.shared?.clear()
+    return this.#dropAll()
+  }
+
+  #dropKey (key: string): boolean {
+    const flight = this.#flights.get(key)
+    if (flight !== undefined) flight.discard = true
+    return this.cache?.delete(key) ?? false
+  }
+
+  #dropPrefix (prefix: string): number {
     for (const flight of this.#flights.values()) if (flight.url.startsWith(prefix)) flight.discard = true
     return this.cache?.deletePrefix(prefix) ?? 0
   }
 
-  clear (): number {
+  #dropAll (): number {
     for (const flight of this.#flights.values()) flight.discard = true
     return this.cache?.clear() ?? 0
   }
@@ -268,7 +302,8 @@ export class SsrEngine {
         evictions: { ...counters.evictions },
         entries: { hot: tiers.hot.entries, cold: tiers.cold.entries },
         bytes: { hot: tiers.hot.bytes, cold: tiers.cold.bytes },
-        coldMaxBytes: tiers.cold.maxBytes
+        coldMaxBytes: tiers.cold.maxBytes,
+        shared: this.shared?.snapshot() ?? null
       }
     }
     return {
@@ -317,6 +352,7 @@ export class SsrEngine {
     await Promise.allSettled([...this.#running])
     clearTimeout(this.#closeTimer)
     await this.#pool.destroy()
+    await this.shared?.close()
   }
 
   #keyFor (renderUrl: string, data: unknown, routeKey: string | undefined): string | null {
@@ -334,10 +370,18 @@ export class SsrEngine {
     const controller = new AbortController()
     const flight: Flight = { url, waiters: 0, controller, discard: false, promise: undefined as unknown as Promise<RenderedPage> }
     const compress = this.options.compression !== null
-    flight.promise = this.#track(this.#render(url, data, timeout, controller.signal, compress)).then((page) => {
+    const render = async (): Promise<RenderedPage> => await this.#track(this.#render(url, data, timeout, controller.signal, compress))
+    // With a shared tier, a local miss asks Redis (or waits for another instance's render) before rendering.
+    const fetched = this.shared === null
+      ? render()
+      : this.shared.fetch(key, url, render, { signal: controller.signal, waitMs: timeout, discarded: () => flight.discard })
+    flight.promise = fetched.then((page) => {
       if (!flight.discard && this.cache !== null && isCacheable(page.status, page.headers)) {
         const ttl = this.options.cache?.ttl ?? 0
-        this.cache.set(withBytes({ key, url, ...page, expiresAt: ttl === 0 ? Infinity : Date.now() + ttl * 1000 }))
+        const { status, headers, bodies, etag } = page
+        // A page from Redis lives no longer here than it had left there.
+        const expiresAt = Math.min(page.expiresAt ?? Infinity, ttl === 0 ? Infinity : Date.now() + ttl * 1000)
+        this.cache.set(withBytes({ key, url, status, headers, bodies, etag, expiresAt }))
       }
       return page
     }).finally(() => {

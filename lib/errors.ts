@@ -40,3 +40,10 @@ export const FST_SSR_CLOSING = createError(
 /** An admin route (metrics, purge) refused the request. */
 export const FST_SSR_UNAUTHORIZED = createError(
   'FST_SSR_UNAUTHORIZED', 'Unauthorized', 401)
+
+/**
+ * A call to the shared cache tier (Redis) failed, timed out, or Redis was unreachable. Logged (rate-limited), never
+ * sent: the request is served from the local tiers or rendered.
+ */
+export const FST_SSR_SHARED_TIER = createError(
+  'FST_SSR_SHARED_TIER', 'Shared cache tier: %s %s', 500)

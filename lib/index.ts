@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { SsrEngine, type RenderCallOptions } from './engine'
+import type { SharedInvalidationEvent } from './cache/shared/tier'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
@@ -9,7 +10,8 @@ import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
 
-export type { SsrOptions, SsrCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
+export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
+export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/tier'
 /** What `fastify.ssr.metrics()` returns. */
 export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 export { errors }
@@ -29,7 +31,7 @@ export interface SsrRenderResult {
   html: string
   status: number
   headers: PageHeaders
-  /** Where the page came from: `HIT-HOT`, `HIT-COLD`, `MISS` or `BYPASS`. */
+  /** Where the page came from: `HIT-HOT`, `HIT-COLD`, `HIT-SHARED`, `MISS` or `BYPASS`. */
   cache: string
 }
 
@@ -49,6 +51,21 @@ export interface SsrNamespace {
   readonly version: string
   /** A snapshot of the cache, render and pool counters. */
   metrics (): SsrMetrics
+  /** The shared Redis tier's state and events, or null without `cache.shared`. */
+  readonly shared: SsrSharedTier | null
+}
+
+/** `fastify.ssr.shared`: whether this instance is in touch with Redis, and what reaches it from other instances. */
+export interface SsrSharedTier {
+  /** Both Redis connections ready, subscribed, and the local tiers checked against missed invalidations. */
+  readonly connected: boolean
+  /** 'up' / 'down': `connected` changed. 'resync': local tiers cleared after invalidations may have been missed. */
+  on (event: 'up' | 'down' | 'resync', listener: () => void): this
+  /** An invalidation (this instance's own included) was applied to the local tiers, after Redis executed it. */
+  on (event: 'invalidation', listener: (event: SharedInvalidationEvent) => void): this
+  once (event: 'up' | 'down' | 'resync', listener: () => void): this
+  once (event: 'invalidation', listener: (event: SharedInvalidationEvent) => void): this
+  off (event: 'up' | 'down' | 'resync' | 'invalidation', listener: (...args: any[]) => void): this
 }
 
 declare module 'fastify' {
@@ -78,6 +95,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     invalidatePrefix: (prefix) => engine.invalidatePrefix(prefix),
     clear: () => engine.clear(),
     get version () { return engine.version },
+    shared: engine.shared,
     metrics: () => engine.snapshot()
   }
   fastify.decorate('ssr', namespace)

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import { FST_SSR_INVALID_OPTION } from './errors'
 import type { CompressionSettings } from './render/encode'
 
@@ -41,6 +42,29 @@ export interface SsrCacheOptions {
    * so `?utm_source=` or cache-busters cannot multiply entries. Default: every parameter.
    */
   query?: string[]
+  /** A shared tier in Redis behind hot and cold, for several instances (see the README's "Deployment" section). */
+  shared?: SsrSharedCacheOptions
+}
+
+/** The shared Redis tier: pages, invalidations and render locks shared by every instance of a deployment. */
+export interface SsrSharedCacheOptions {
+  /**
+   * An ioredis client of one Redis (or Valkey) primary, or Sentinel, or a `redis://` / `rediss://` URL. A client is
+   * used as configured and never closed by the plugin (it adds a duplicate of it to subscribe); from a URL the
+   * plugin makes and closes its own connections. Required.
+   */
+  redis: Redis | string
+  /** Prefix of every Redis name and channel; give each deployment its own. Default `'ssr:'`. */
+  prefix?: string
+  /** Seconds a page stays in Redis after it was rendered; 0 keeps it until Redis evicts it. Default: `cache.ttl`. */
+  ttl?: number
+  /** Milliseconds a Redis call may take before the request goes on without it. Default 200. */
+  timeout?: number
+  /**
+   * Milliseconds of the render lock that makes N instances missing a page render it once; the holder extends it
+   * while rendering, so this is how soon a crashed holder is replaced. 0: no cluster-wide coalescing. Default 2000.
+   */
+  lockTtl?: number
 }
 
 /** How cached pages are compressed, once, in the worker that renders them. */
@@ -88,12 +112,24 @@ export interface ResolvedRoute {
   auth: SsrAuth
 }
 
+export interface ResolvedSharedOptions {
+  redis: Redis | string
+  prefix: string
+  /** Seconds a page stays in Redis; 0: until Redis evicts it. */
+  ttl: number
+  /** Milliseconds each Redis call may take. */
+  timeout: number
+  /** Milliseconds of the render lock; 0: no cluster-wide coalescing. */
+  lockTtl: number
+}
+
 export interface ResolvedCacheOptions {
   hotEntries: number
   coldEntries: number
   coldMaxBytes: number
   ttl: number
   query: ReadonlySet<string> | null
+  shared: ResolvedSharedOptions | null
 }
 
 export interface ResolvedOptions {
@@ -130,6 +166,12 @@ export const defaultOptions = Object.freeze({
   maxQueue: 512,
   renderTimeout: 10_000,
   closeTimeout: 10_000
+})
+
+export const defaultSharedOptions = Object.freeze({
+  prefix: 'ssr:',
+  timeout: 200,
+  lockTtl: 2000
 })
 
 const identifier = /^[A-Za-z_$][\w$]*$/
@@ -186,7 +228,7 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
   if (value === false) return null
   if (value === undefined) value = {}
   if (!isPlainObject(value)) invalid('cache', `expected false or an object, got ${describe(value)}`)
-  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'query'])
+  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'query', 'shared'])
   for (const key of Object.keys(value)) {
     if (!known.has(key)) invalid(`cache.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
   }
@@ -197,12 +239,62 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
     }
     query = new Set(value.query as string[])
   }
+  const ttl = integer('cache.ttl', value.ttl, defaultCacheOptions.ttl, 0)
   return {
     hotEntries: integer('cache.hotEntries', value.hotEntries, defaultCacheOptions.hotEntries, 1),
     coldEntries: integer('cache.coldEntries', value.coldEntries, defaultCacheOptions.coldEntries, 0),
     coldMaxBytes: integer('cache.coldMaxBytes', value.coldMaxBytes, defaultCacheOptions.coldMaxBytes, 0),
-    ttl: integer('cache.ttl', value.ttl, defaultCacheOptions.ttl, 0),
-    query
+    ttl,
+    query,
+    shared: resolveShared(value.shared, ttl)
+  }
+}
+
+/** A client is recognized by what the shared tier calls on it; anything else is refused at registration. */
+function isRedisClient (value: unknown): value is Redis {
+  if (value === null || typeof value !== 'object') return false
+  const client = value as Record<string, unknown>
+  return typeof client.duplicate === 'function' && typeof client.callBuffer === 'function' && typeof client.status === 'string'
+}
+
+function resolveRedis (value: unknown): Redis | string {
+  const expected = 'expected an ioredis client or a redis:// or rediss:// URL'
+  if (typeof value === 'string') {
+    let protocol = ''
+    try {
+      protocol = new URL(value).protocol
+    } catch {}
+    // The URL may carry a password: the message never repeats it.
+    if (protocol !== 'redis:' && protocol !== 'rediss:') invalid('cache.shared.redis', `${expected}, got a string that is not one`)
+    return value
+  }
+  if (!isRedisClient(value)) invalid('cache.shared.redis', `${expected}, got ${describe(value)}`)
+  if ((value as { isCluster?: unknown }).isCluster === true) {
+    invalid('cache.shared.redis', 'Redis Cluster is not supported; give a client of one primary (or of Sentinel)')
+  }
+  if (typeof value.options?.keyPrefix === 'string' && value.options.keyPrefix !== '') {
+    invalid('cache.shared.redis', 'a client with keyPrefix is not supported; use cache.shared.prefix')
+  }
+  return value
+}
+
+function resolveShared (value: unknown, cacheTtl: number): ResolvedSharedOptions | null {
+  if (value === undefined) return null
+  if (!isPlainObject(value)) invalid('cache.shared', `expected an object { redis, prefix?, ttl?, timeout?, lockTtl? }, got ${describe(value)}`)
+  const known = new Set(['redis', 'prefix', 'ttl', 'timeout', 'lockTtl'])
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) invalid(`cache.shared.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
+  }
+  const { prefix = defaultSharedOptions.prefix } = value
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 200) {
+    invalid('cache.shared.prefix', `expected a non-empty string of at most 200 characters, got ${describe(prefix)}`)
+  }
+  return {
+    redis: resolveRedis(value.redis),
+    prefix,
+    ttl: integer('cache.shared.ttl', value.ttl, cacheTtl, 0),
+    timeout: integer('cache.shared.timeout', value.timeout, defaultSharedOptions.timeout, 1, 60_000),
+    lockTtl: integer('cache.shared.lockTtl', value.lockTtl, defaultSharedOptions.lockTtl, 0, 600_000)
   }
 }
 

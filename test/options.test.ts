@@ -52,7 +52,7 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.maxQueue, 512)
   t.equal(resolved.renderTimeout, 10_000)
   t.ok(resolved.threads >= 1)
-  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, query: null })
+  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, query: null, shared: null })
   t.equal(normalizeOptions({ bundle: 'x.js', cache: false }).cache, null)
   t.same([...(normalizeOptions({ bundle: 'x.js', cache: { query: ['page'] } }).cache?.query ?? [])], ['page'])
 })
