@@ -58,6 +58,19 @@ export class RedisServer {
     }
   }
 
+  /** Starts one on `port` (a port a test reserved, for a server that comes up late); stopped when `t` ends. */
+  static async startOn (t: Test, port: number): Promise<RedisServer> {
+    const server = new RedisServer(port)
+    await server.restart()
+    t.teardown(async () => await server.stop())
+    return server
+  }
+
+  /** A port nothing listens on now, for a Redis that is not there yet. */
+  static async unusedPort (): Promise<number> {
+    return await freePort()
+  }
+
   get url (): string {
     return `redis://127.0.0.1:${this.port}`
   }

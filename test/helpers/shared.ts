@@ -57,7 +57,6 @@ export async function next (instance: Instance, event: 'up' | 'down' | 'resync' 
   return await new Promise((resolve) => tier.once(event as 'up', resolve as () => void))
 }
 
-
 /**
  * Listens on the deployment's "rendered" channel: Redis publishes a page's name there when it has run that page's
  * write-through (or lock release), so `written(name)` resolves once the write landed. Subscribed before it resolves.
