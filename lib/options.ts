@@ -280,7 +280,9 @@ function resolveRedis (value: unknown): Redis | string {
 
 function resolveShared (value: unknown, cacheTtl: number): ResolvedSharedOptions | null {
   if (value === undefined) return null
-  if (!isPlainObject(value)) invalid('cache.shared', `expected an object { redis, prefix?, ttl?, timeout?, lockTtl? }, got ${describe(value)}`)
+  // A string here is most likely a URL, perhaps with a password: never repeated.
+  const got = typeof value === 'string' ? 'a string' : describe(value)
+  if (!isPlainObject(value)) invalid('cache.shared', `expected an object { redis, prefix?, ttl?, timeout?, lockTtl? }, got ${got}`)
   const known = new Set(['redis', 'prefix', 'ttl', 'timeout', 'lockTtl'])
   for (const key of Object.keys(value)) {
     if (!known.has(key)) invalid(`cache.shared.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
