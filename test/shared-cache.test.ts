@@ -122,8 +122,12 @@ test('a render lock whose holder died expires, and another instance renders', { 
   const inspect = redis.client(t)
   const lock = pageRef('ssr:', pageKey(a.app.ssr.version, '/orphan', undefined), '/orphan').lock
   // An instance took the lock and died: nobody extends it, nobody publishes "rendered".
-  t.equal(await inspect.set(lock, 'dead-instance', 'PX', 300, 'NX'), 'OK')
-  const res = await a.get('/orphan')
+  t.equal(await inspect.set(lock, 'dead-instance', 'PX', 60_000, 'NX'), 'OK')
+  const pending = a.get('/orphan')
+  // Once A waits for the holder, the dead holder's lock runs out.
+  while ((a.app.ssr.metrics().cache?.shared?.lockWaits ?? 0) < 1) await new Promise((resolve) => setImmediate(resolve))
+  await inspect.pexpire(lock, 1)
+  const res = await pending
   t.equal(res.status, 200)
   t.equal(res.headers.get('x-ssr-cache'), 'MISS')
   t.match(a.app.ssr.metrics().cache?.shared, { lockWaits: 1, misses: 1 })
