@@ -61,7 +61,8 @@ test('Redis names: a hash of the key without its version, with the version besid
 test('failures are counted one by one and logged at most once per interval, then recovery once', async (t) => {
   const lines: Array<{ object: Record<string, unknown>, message: string }> = []
   let now = 0
-  const log = new FailureLog({ warn: (object: object, message: string) => lines.push({ object: object as Record<string, unknown>, message }) }, 10_000, () => now)
+  let recovered = 0
+  const log = new FailureLog({ warn: (object: object, message: string) => lines.push({ object: object as Record<string, unknown>, message }) }, () => recovered++, 10_000, () => now)
   for (let i = 0; i < 100; i++) log.failed(new SharedTierError(i % 2 === 0 ? 'timeout' : 'unavailable', 'lookup', 'down'))
   log.connectionError(new Error('ECONNREFUSED'))
   t.same(log.counts, { timeouts: 50, errors: 0, unavailable: 50 })
@@ -76,6 +77,7 @@ test('failures are counted one by one and logged at most once per interval, then
   log.succeeded()
   log.succeeded()
   t.same(lines.slice(2).map((line) => [line.message, line.object]), [['SSR shared tier: Redis answers again', { failures: 101, downMs: 15_000 }]])
+  t.equal(recovered, 1, 'recovery reported once')
   log.failed(new SharedTierError('timeout', 'lookup', 'slow'))
   t.equal(lines.length, 4, 'a new outage is news at once')
 })

@@ -24,14 +24,16 @@ export class FailureLog {
   readonly #log: SharedLogger
   readonly #intervalMs: number
   readonly #now: () => number
+  readonly #onRecovered: () => void
   #lastLineAt = -Infinity
   #suppressed = 0
   /** When the current run of failures began; null while calls succeed. */
   #failingSince: number | null = null
   #failuresInRun = 0
 
-  constructor (log: SharedLogger, intervalMs = 10_000, now: () => number = Date.now) {
+  constructor (log: SharedLogger, onRecovered: () => void = () => {}, intervalMs = 10_000, now: () => number = Date.now) {
     this.#log = log
+    this.#onRecovered = onRecovered
     this.#intervalMs = intervalMs
     this.#now = now
   }
@@ -58,6 +60,7 @@ export class FailureLog {
     // The next failure is news again.
     this.#lastLineAt = -Infinity
     this.#suppressed = 0
+    this.#onRecovered()
   }
 
   #line (object: object, message: string): void {

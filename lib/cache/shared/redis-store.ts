@@ -5,6 +5,13 @@ import { extendScript, invalidateScript, lookupScript, releaseScript, storeScrip
 import { keyHash } from './names'
 import type { Epoch, InvalidationOp, LockRequest, LookupResult, SharedStore } from './store'
 
+/**
+ * After this many failed calls in a row, calls are not tried for `pauseMs`: a Redis that has stopped answering on a
+ * live connection (no reset, just silence) would otherwise add `timeout` to every local miss.
+ */
+const failuresBeforePause = 3
+const pauseMs = 1000
+
 /** Pages one invalidation call deletes at most, so a purge of a large prefix never blocks Redis for long. */
 const invalidationBatch = 500
 
@@ -19,6 +26,8 @@ export class RedisStore implements SharedStore {
   readonly #names: DeploymentNames
   readonly #timeoutMs: number
   readonly #failures: FailureLog
+  #failuresInRow = 0
+  #pausedUntil = 0
 
   constructor (client: Redis, names: DeploymentNames, timeoutMs: number, failures: FailureLog) {
     this.#client = client
@@ -27,8 +36,17 @@ export class RedisStore implements SharedStore {
     this.#failures = failures
   }
 
-  get available (): boolean {
+  get connected (): boolean {
     return this.#client.status === 'ready'
+  }
+
+  get available (): boolean {
+    return this.connected && Date.now() >= this.#pausedUntil
+  }
+
+  reconnected (): void {
+    this.#failuresInRow = 0
+    this.#pausedUntil = 0
   }
 
   async lookup (ref: PageRef, lock: LockRequest | null): Promise<LookupResult> {
@@ -82,7 +100,8 @@ export class RedisStore implements SharedStore {
   }
 
   async #call (op: string, run: () => Promise<unknown>): Promise<unknown> {
-    if (!this.available) throw this.#failed(new SharedTierError('unavailable', op, `skipped: Redis is ${this.#client.status}`))
+    if (!this.connected) throw this.#failed(new SharedTierError('unavailable', op, `skipped: Redis is ${this.#client.status}`))
+    if (!this.available) throw this.#failed(new SharedTierError('unavailable', op, `skipped: ${failuresBeforePause} calls failed in a row, trying again within ${pauseMs} ms`))
     let timer: NodeJS.Timeout | undefined
     const call = run()
     // A late answer or error after the timeout is nobody's to handle.
@@ -92,9 +111,11 @@ export class RedisStore implements SharedStore {
     })
     try {
       const reply = await Promise.race([call, timeout])
+      this.#failuresInRow = 0
       this.#failures.succeeded()
       return reply
     } catch (error) {
+      if (++this.#failuresInRow >= failuresBeforePause) this.#pausedUntil = Date.now() + pauseMs
       throw this.#failed(error instanceof SharedTierError ? error : new SharedTierError('error', op, (error as Error).message, error))
     } finally {
       clearTimeout(timer)

@@ -27,8 +27,12 @@ export interface LockRequest {
 }
 
 export interface SharedStore {
-  /** Whether calls can be made now; when false, they fail at once as 'unavailable'. */
+  /** Whether the connection is up. */
+  readonly connected: boolean
+  /** Whether calls are made now (connected, and not pausing after failures); when false they fail at once. */
   readonly available: boolean
+  /** The connection is ready again: failures before it no longer pause calls. */
+  reconnected (): void
   /** The page, or when there is none, an attempt to take its render lock, in one atomic step. */
   lookup (ref: PageRef, lock: LockRequest | null): Promise<LookupResult>
   /**

@@ -115,7 +115,8 @@ export class SharedTier extends EventEmitter {
     this.#log = log
     this.#names = deploymentNames(options.prefix)
     this.#connections = openConnections(options.redis)
-    this.#failures = new FailureLog(log)
+    // Purges that could not reach Redis go out as soon as it answers again.
+    this.#failures = new FailureLog(log, () => this.#flushReplay())
     this.#store = new RedisStore(this.#connections.command, this.#names, options.timeout, this.#failures)
     this.#bus = new ClusterBus(this.#connections.subscriber, this.#names, {
       invalidation: (op, epoch, origin) => this.#applyInvalidation(op, epoch, origin),
@@ -317,7 +318,7 @@ export class SharedTier extends EventEmitter {
    */
   async #sync (): Promise<void> {
     // Without the command connection the epoch cannot be read yet; its 'ready' calls this again.
-    if (!this.#syncPending || !this.#store.available) return
+    if (!this.#syncPending || !this.#store.connected) return
     this.#syncPending = false
     let current: Epoch | null = null
     try {
@@ -342,6 +343,7 @@ export class SharedTier extends EventEmitter {
   }
 
   readonly #onCommandReady = (): void => {
+    this.#store.reconnected()
     this.#flushReplay()
     this.#sync().catch(() => {})
     this.#updateConnected()
