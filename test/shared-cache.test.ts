@@ -191,3 +191,19 @@ test('pages are kept per bundle version, and an invalidation reaches every versi
   t.equal(await inspect.exists(pageName(v1, '/catalog/2'), pageName(v2, '/catalog/2')), 0)
   t.equal(await inspect.zcard('ssr:index'), 0, 'the index holds nothing that is gone')
 })
+
+test('pages that are not shared release the lock: every instance renders its own, nobody waits for a deadline', { skip }, async (t) => {
+  const redis = await RedisServer.start(t)
+  const a = await startInstance(t, redis, { bundle: counter })
+  const b = await startInstance(t, redis, { bundle: counter })
+  for (const [path, status] of [['/cookie', 200], ['/missing', 404], ['/fail', 500]] as const) {
+    const responses = await Promise.all([a.get(path), b.get(path)])
+    t.same(responses.map((res) => res.status), [status, status], path)
+  }
+  t.equal(renders(a, b), 6, 'each instance rendered each page itself')
+  // Closing waits for the lock releases that follow the responses.
+  await Promise.all([a.app.close(), b.app.close()])
+  const inspect = redis.client(t)
+  t.same(await inspect.keys('ssr:lock:*'), [], 'no lock left behind')
+  t.same(await inspect.keys('ssr:page:*'), [], 'nothing stored')
+})
