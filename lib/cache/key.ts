@@ -87,3 +87,8 @@ export function pageKey (version: string, url: string, data: unknown): string {
 export function customKey (version: string, key: string): string {
   return `${version}\u0000custom\u0000${key}`
 }
+
+/** Whether a key (derived or route-supplied) belongs to the bundle `version`; a reload drops the others. */
+export function isKeyOfVersion (key: string, version: string): boolean {
+  return key.startsWith(`${version}\u0000`)
+}
