@@ -29,7 +29,12 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['cache.hotEntries zero', { ...good, cache: { hotEntries: 0 } }, /"cache.hotEntries": expected an integer from 1/],
   ['cache.coldMaxBytes negative', { ...good, cache: { coldMaxBytes: -1 } }, /"cache.coldMaxBytes": expected an integer from 0/],
   ['cache.ttl fractional', { ...good, cache: { ttl: 0.5 } }, /"cache.ttl": expected an integer from 0/],
-  ['cache.query not an array', { ...good, cache: { query: 'page' } }, /"cache.query": expected an array of parameter names/]
+  ['cache.query not an array', { ...good, cache: { query: 'page' } }, /"cache.query": expected an array of parameter names/],
+  ['cache.staleWhileRevalidate negative', { ...good, cache: { staleWhileRevalidate: -1 } }, /"cache.staleWhileRevalidate": expected an integer from 0 to \d+, got -1/],
+  ['cache.staleIfError fractional', { ...good, cache: { staleIfError: 1.5 } }, /"cache.staleIfError": expected an integer from 0 to \d+, got 1.5/],
+  ['maxRendersPerWorker zero', { ...good, maxRendersPerWorker: 0 }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got 0/],
+  ['maxRendersPerWorker string', { ...good, maxRendersPerWorker: '100' }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got "100"/],
+  ['watch not a boolean', { ...good, watch: 'yes' }, /"watch": expected true or false, got "yes"/]
 ]
 
 for (const [name, options, message] of cases) {
@@ -52,7 +57,9 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.maxQueue, 512)
   t.equal(resolved.renderTimeout, 10_000)
   t.ok(resolved.threads >= 1)
-  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, query: null })
+  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null })
+  t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
+  t.equal(resolved.watch, false)
   t.equal(normalizeOptions({ bundle: 'x.js', cache: false }).cache, null)
   t.same([...(normalizeOptions({ bundle: 'x.js', cache: { query: ['page'] } }).cache?.query ?? [])], ['page'])
 })

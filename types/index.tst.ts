@@ -1,6 +1,8 @@
 import Fastify, { type FastifyReply } from 'fastify'
 import { expect, test } from 'tstyche'
-import ssrPlugin, { errors, ssrPlugin as named, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult } from 'fastify-ssr-engine'
+import ssrPlugin, {
+  errors, ssrPlugin as named, type SsrBundleInfo, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult
+} from 'fastify-ssr-engine'
 
 test('the default and named exports are the same plugin', () => {
   expect(named).type.toBe(ssrPlugin)
@@ -60,4 +62,22 @@ test('metrics and purge options, and the metrics snapshot', async () => {
   expect(app.register(ssrPlugin, { bundle: 'x.js', purge: {} })).type.toRaiseError()
   expect(app.ssr.metrics().renders.total).type.toBe<number>()
   expect(app.ssr.metrics().cache).type.toBe<SsrMetrics['cache']>()
+})
+
+test('stale windows, recycling and watch are options; reload() resolves the new bundle', async () => {
+  const app = Fastify()
+  expect(app.register(ssrPlugin, {
+    bundle: 'x.js',
+    maxRendersPerWorker: 10_000,
+    watch: true,
+    cache: { ttl: 60, staleWhileRevalidate: 30, staleIfError: 86_400 }
+  })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', watch: 'yes' })).type.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', cache: { staleIfError: '1d' } })).type.toRaiseError()
+  expect(app.ssr.reload()).type.toBe<Promise<SsrBundleInfo>>()
+  expect(app.ssr.reload('./dist/server.next.js')).type.toBe<Promise<SsrBundleInfo>>()
+  expect(app.ssr.reload(42)).type.toRaiseError()
+  expect((await app.ssr.reload()).version).type.toBe<string>()
+  expect(app.ssr.metrics().cache?.stale.revalidate).type.toBe<number | undefined>()
+  expect(app.ssr.metrics().bundle.reloads).type.toBe<{ succeeded: number, failed: number }>()
 })
