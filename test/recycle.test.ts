@@ -3,7 +3,7 @@ import { test } from 'tap'
 import { Agent, request } from 'undici'
 import ssrPlugin from '../dist/index.js'
 import { bundle } from './helpers/app'
-import { startEngine } from './helpers/engine'
+import { rejection, startEngine } from './helpers/engine'
 import { Gate } from './helpers/gate'
 import { guardMainThread } from './helpers/guard'
 
@@ -42,6 +42,19 @@ test('while a worker renders its last page, the warm spare serves the next reque
   t.equal(text(await last), '<main>/hold/last</main>', 'the retiring worker finished its render')
   await until(() => engine.poolStats().workerRestarts, 2)
   t.equal(engine.counters.succeeded, 2)
+})
+
+test('a worker whose render never reached it (data that cannot be cloned) is still retired', async (t) => {
+  guardMainThread(t)
+  const { engine } = await startEngine(t, { bundle: bundle('counter.js'), maxRendersPerWorker: 1 })
+  // The balancer gave this render to a worker, but piscina could not post it: no reply will ever come from there.
+  await rejection(t, engine.serve('/unclonable', { render: () => 'no' }))
+  t.match(text(await engine.serve('/b')), 'renders=1 ')
+  t.match(text(await engine.serve('/c')), 'renders=1 ')
+  // That worker, the one that rendered /b and the one that rendered /c.
+  await until(() => engine.poolStats().workerRestarts, 3)
+  t.equal(engine.poolStats().workerRestarts, 3)
+  t.equal(engine.poolStats().threads, 2)
 })
 
 test('under concurrent load with workers recycled every 25 renders, every request gets a 200', async (t) => {

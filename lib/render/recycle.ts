@@ -4,13 +4,15 @@ import { queueOptionsSymbol, type Piscina } from 'piscina'
 
 /**
  * Worker recycling (`maxRendersPerWorker`), both ends of it. Piscina has no per-worker task limit, and a worker that
- * exits on its own after its last reply races that reply: piscina may hand the worker a queued task first, and the
- * exit then fails it. So the main thread decides:
+ * exits on its own after its last reply races that reply: piscina may hand it a queued task before it hears of the
+ * exit, or hear of the exit before the reply, and then fail the task either way. So the main thread decides:
  *
  * - The pool's load balancer counts the renders it gives each worker and gives nothing more to one that has had
  *   its share ("retired"). It is the only place tasks meet workers, so the count is exact.
  * - When a retired worker's last reply has arrived (piscina has then forgotten the task), the pool tells that
- *   worker, by thread id, to exit. It holds no task, so piscina fails nothing and starts a replacement.
+ *   worker, by thread id, to exit. It holds no task, so piscina fails nothing and starts a replacement. A task
+ *   that never reached its worker (piscina could not post it: data that cannot be cloned) brings no reply, so the
+ *   balancer also sends the order to any retired worker it sees idle.
  * - The pool keeps one thread more than `threads`, and the balancer lets only `threads` of them take work (the
  *   "seats"). The extra one is a warm spare, bundle loaded: when a worker retires, the spare takes its seat at once,
  *   so no request waits for a replacement to start, and the replacement becomes the next spare.
@@ -38,6 +40,8 @@ export class Recycler {
   readonly #seated = new Set<number>()
   readonly #assigned = new Map<number, number>()
   readonly #replied = new Map<number, number>()
+  /** Workers told to exit. */
+  readonly #ordered = new Set<number>()
 
   /**
    * `liveWorkerIds` lists the thread ids of the pool's workers. Piscina reports a worker's end with its thread id
@@ -61,7 +65,12 @@ export class Recycler {
     this.#forgetGone()
     let candidate: PiscinaWorker | null = null
     for (const worker of workers) {
-      if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed || this.#isRetired(worker.id)) continue
+      if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue
+      if (this.#isRetired(worker.id)) {
+        // Idle means piscina holds no task of it: the order loses nothing.
+        this.#retire(worker.id)
+        continue
+      }
       if (this.#seated.has(worker.id)) {
         candidate = worker
         break
@@ -83,7 +92,13 @@ export class Recycler {
   replied (workerId: number): void {
     const replied = (this.#replied.get(workerId) ?? 0) + 1
     this.#replied.set(workerId, replied)
-    if (replied >= this.#limit) this.#channel.postMessage({ retire: workerId })
+    if (replied >= this.#limit) this.#retire(workerId)
+  }
+
+  #retire (workerId: number): void {
+    if (this.#ordered.has(workerId)) return
+    this.#ordered.add(workerId)
+    this.#channel.postMessage({ retire: workerId })
   }
 
   /** Frees the seats of workers that are gone (retired, crashed, stopped at a deadline) and drops their counts. */
@@ -94,6 +109,7 @@ export class Recycler {
       if (!live.has(id)) {
         this.#assigned.delete(id)
         this.#replied.delete(id)
+        this.#ordered.delete(id)
       }
     }
   }
