@@ -427,14 +427,13 @@ export class SsrEngine {
    * in place, as a failure staleIfError may cover.
    */
   #store (key: string, flight: Flight, page: RenderedPage): void {
+    if (page.status >= 500 && flight.refresh) this.#refreshFailed(flight.url, { status: page.status })
     if (flight.discard || this.cache === null) return
     if (isCacheable(page.status, page.headers)) {
       const ttl = this.options.cache?.ttl ?? 0
       this.cache.set(withBytes({ key, url: flight.url, ...page, expiresAt: ttl === 0 ? Infinity : this.#now() + ttl * 1000 }))
     } else if (page.status < 500) {
       this.cache.delete(key)
-    } else if (flight.refresh) {
-      this.#refreshFailed(flight.url, { status: page.status })
     }
   }
 

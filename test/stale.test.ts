@@ -68,6 +68,28 @@ test('a refresh that fails is counted and logged; the stale page stays in use an
   t.equal(engine.snapshot().renders.errors, 2)
 })
 
+test('a refresh that answers 503 is a failure and keeps the stale page; one that answers 404 removes it', async (t) => {
+  const time = clock()
+  const log = new LogWatch()
+  const { engine } = await startEngine(t, { bundle: bundle('flaky.js'), cache: { ttl: 10, staleWhileRevalidate: 30 } }, log.onLog, time.now)
+  await engine.serve('/status')
+  await engine.serve('/gone')
+  time.advance(11)
+  const failed = log.next(refreshFailed)
+  t.equal((await engine.serve('/status')).cache, 'STALE')
+  t.match(await failed, { object: { url: '/status', status: 503 } })
+  t.equal((await engine.serve('/status')).cache, 'STALE', 'still served')
+  t.equal((await engine.serve('/gone')).cache, 'STALE')
+  // Nothing announces the 404 refresh's end: wait for its effect.
+  while (engine.counters.refreshes < 3 || engine.counters.succeeded < 5 || (engine.snapshot().cache?.entries.hot ?? 0) > 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  const gone = await engine.serve('/gone')
+  t.equal(gone.status, 404, 'the application says the page is gone; no stale copy says otherwise')
+  t.equal(gone.cache, 'MISS')
+  t.equal(engine.counters.refreshFailures, 2, 'the two refreshes of /status; the 404 is an answer, not a failure')
+})
+
 for (const [path, failure, expected] of [
   ['/flaky', 'throws', 'FST_SSR_RENDER_FAILED'],
   ['/status', 'answers 503', null],
