@@ -100,7 +100,7 @@ export class BundleHost {
     this.#current = next
     this.reloads.succeeded++
     this.#onSwitch(previous, next)
-    if (this.#watch !== null && next.path !== previous.path) this.#watchCurrent()
+    if (this.#options.watch && next.path !== previous.path) this.#watchCurrent()
     this.#log.info?.({ path: next.path, version: next.version, previousVersion: previous.version }, 'SSR bundle reloaded')
     await this.#retire(previous)
     return next
@@ -118,11 +118,18 @@ export class BundleHost {
 
   #watchCurrent (): void {
     this.#watch?.close()
+    this.#watch = null
     const path = this.#current.path
-    this.#watch = watchFile(path, watchDebounceMs, () => {
-      this.reload(path, true).catch((error: unknown) => {
-        if (!this.#closing) this.#log.error({ err: error, path }, 'SSR bundle reload failed; the previous bundle keeps serving')
-      })
-    }, (error) => this.#log.warn({ err: error, path }, 'SSR bundle watch failed; reload with fastify.ssr.reload()'))
+    const onError = (error: Error): void => this.#log.warn({ err: error, path }, 'SSR bundle watch failed; reload with fastify.ssr.reload()')
+    try {
+      this.#watch = watchFile(path, watchDebounceMs, () => {
+        this.reload(path, true).catch((error: unknown) => {
+          if (!this.#closing) this.#log.error({ err: error, path }, 'SSR bundle reload failed; the previous bundle keeps serving')
+        })
+      }, onError)
+    } catch (error) {
+      // A watch is a convenience: failing to set one up (the directory gone, no inotify watches left) fails nothing.
+      onError(error as Error)
+    }
   }
 }
