@@ -243,6 +243,17 @@ test('watch: true reloads when the file changes, logs it, and keeps the old bund
   t.match(engine.snapshot().bundle.reloads, { succeeded: 2, failed: 1 })
 })
 
+test('watch follows the bundle to the path reload() moved it to', async (t) => {
+  const paths = writeBundles(t, 'one', 'two', 'three')
+  const log = new LogWatch()
+  const { engine } = await startEngine(t, { bundle: paths.one, watch: true }, log.onLog)
+  await engine.reload(paths.two)
+  const next = log.next(reloaded)
+  writeFileSync(paths.two, readFileSync(paths.three))
+  t.match(await next, { object: { path: paths.two } })
+  t.equal(text(await engine.serve('/a')), '<main>three /a</main>')
+})
+
 test('the plugin exposes reload() and the watch option', async (t) => {
   const paths = writeBundles(t, 'one', 'two')
   const { app, get } = await startApp(t, { bundle: paths.one, watch: false })
