@@ -2,7 +2,8 @@ import { setMaxListeners } from 'node:events'
 import { resolve } from 'node:path'
 import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './bundle'
 import {
-  FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT, FST_SSR_WORKER_CRASHED
+  FST_SSR_CLOSING, FST_SSR_INVALID_DATA, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
+  FST_SSR_WORKER_CRASHED
 } from './errors'
 import type { ResolvedOptions } from './options'
 import { servableOnError } from './cache/freshness'
@@ -546,6 +547,12 @@ export class SsrEngine {
       return error.cause
     }
     if (error.kind === 'closed') return new FST_SSR_CLOSING()
+    // Data the structured clone cannot carry (a function, a class with private state) never reached a worker:
+    // the route's mistake, not a crash.
+    if ((error.cause as { name?: unknown } | null)?.name === 'DataCloneError') {
+      this.counters.failed++
+      return new FST_SSR_INVALID_DATA({ cause: error.cause })
+    }
     this.counters.crashed++
     return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
   }
