@@ -21,6 +21,10 @@ export const FST_SSR_RENDER_FAILED = createError(
 export const FST_SSR_INVALID_RESULT = createError(
   'FST_SSR_INVALID_RESULT', 'Render returned an invalid result', 500)
 
+/** The render's data cannot be structured-cloned to a worker (a function, a symbol…). The cause is logged. */
+export const FST_SSR_INVALID_DATA = createError(
+  'FST_SSR_INVALID_DATA', 'Render data cannot be passed to the renderer', 500)
+
 /** The render did not finish within `renderTimeout` (queue wait included) and was stopped. */
 export const FST_SSR_RENDER_TIMEOUT = createError(
   'FST_SSR_RENDER_TIMEOUT', 'Render timed out', 504)

@@ -38,6 +38,17 @@ export interface SsrCacheOptions {
   /** Seconds a page stays fresh after it was rendered; 0 keeps it until evicted. Default 300. */
   ttl?: number
   /**
+   * Seconds after `ttl` during which an expired page is still served at once (`x-ssr-cache: STALE`) while one
+   * background render refreshes it. Default 0 (off).
+   */
+  staleWhileRevalidate?: number
+  /**
+   * Seconds after `ttl` during which an expired page is kept in reserve: a request renders as on a miss, and gets the
+   * old page (`x-ssr-cache: STALE`) instead of an error if that render fails, times out, answers 5xx or the queue
+   * is full. Default 0 (off).
+   */
+  staleIfError?: number
+  /**
    * Query parameters that enter the cache key and reach the render; others are dropped from both,
    * so `?utm_source=` or cache-busters cannot multiply entries. Default: every parameter.
    */
@@ -97,6 +108,16 @@ export interface SsrOptions {
   maxHeapMb?: number
   /** Milliseconds `close()` lets in-flight renders finish before stopping them. Default 10000. */
   closeTimeout?: number
+  /**
+   * Replace a worker after it has rendered this many pages (against bundles that leak memory across renders). A warm
+   * spare worker is kept so that no request waits for a replacement to start. Default: never.
+   */
+  maxRendersPerWorker?: number
+  /**
+   * Reload the bundle when its file changes (debounced, logged), as `fastify.ssr.reload()` does. For development.
+   * Default false.
+   */
+  watch?: boolean
   /** Page cache options, or `false` to render every request. */
   cache?: SsrCacheOptions | false
   /** Compression of cached pages (br and gzip, made once in the worker), or `false` to send them uncompressed. */
@@ -128,6 +149,8 @@ export interface ResolvedCacheOptions {
   coldEntries: number
   coldMaxBytes: number
   ttl: number
+  staleWhileRevalidate: number
+  staleIfError: number
   query: ReadonlySet<string> | null
   shared: ResolvedSharedOptions | null
 }
@@ -142,6 +165,8 @@ export interface ResolvedOptions {
   retryAfter: number | null
   maxHeapMb: number | null
   closeTimeout: number
+  maxRendersPerWorker: number | null
+  watch: boolean
   cache: ResolvedCacheOptions | null
   compression: CompressionSettings | null
   metrics: ResolvedRoute | null
@@ -152,7 +177,9 @@ export const defaultCacheOptions = Object.freeze({
   hotEntries: 128,
   coldEntries: 1000,
   coldMaxBytes: 64 * 1024 * 1024,
-  ttl: 300
+  ttl: 300,
+  staleWhileRevalidate: 0,
+  staleIfError: 0
 })
 
 export const defaultCompression: Readonly<CompressionSettings> = Object.freeze({
@@ -194,6 +221,12 @@ function integer (name: string, value: unknown, fallback: number, min: number, m
   return value
 }
 
+function flag (name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') invalid(name, `expected true or false, got ${describe(value)}`)
+  return value
+}
+
 function optionalPositive (name: string, value: unknown): number | null {
   if (value === undefined) return null
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -228,7 +261,7 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
   if (value === false) return null
   if (value === undefined) value = {}
   if (!isPlainObject(value)) invalid('cache', `expected false or an object, got ${describe(value)}`)
-  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'query', 'shared'])
+  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'staleWhileRevalidate', 'staleIfError', 'query', 'shared'])
   for (const key of Object.keys(value)) {
     if (!known.has(key)) invalid(`cache.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
   }
@@ -245,6 +278,8 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
     coldEntries: integer('cache.coldEntries', value.coldEntries, defaultCacheOptions.coldEntries, 0),
     coldMaxBytes: integer('cache.coldMaxBytes', value.coldMaxBytes, defaultCacheOptions.coldMaxBytes, 0),
     ttl,
+    staleWhileRevalidate: integer('cache.staleWhileRevalidate', value.staleWhileRevalidate, defaultCacheOptions.staleWhileRevalidate, 0),
+    staleIfError: integer('cache.staleIfError', value.staleIfError, defaultCacheOptions.staleIfError, 0),
     query,
     shared: resolveShared(value.shared, ttl)
   }
@@ -336,7 +371,7 @@ function resolveCompression (value: unknown): CompressionSettings | null {
 }
 
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals',
-  'retryAfter', 'maxHeapMb', 'closeTimeout', 'cache', 'compression', 'metrics', 'purge'])
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'maxRendersPerWorker', 'watch', 'cache', 'compression', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
@@ -364,6 +399,8 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     retryAfter: options.retryAfter === undefined ? null : integer('retryAfter', options.retryAfter, 1, 1, 86_400),
     maxHeapMb: optionalPositive('maxHeapMb', options.maxHeapMb),
     closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),
+    maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
+    watch: flag('watch', options.watch, false),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
     metrics: options.metrics === false ? null : resolveRoute('metrics', options.metrics ?? {}, '/_ssr/metrics', false),

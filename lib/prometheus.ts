@@ -81,7 +81,11 @@ export function toPrometheus (snapshot: EngineSnapshot, latency: { render: Laten
     out.counter('ssr_cache_coalesced_total', 'Misses that waited for a render already in flight.', [[undefined, cache.coalesced]])
     out.counter('ssr_cache_promotions_total', 'Cold hits promoted to the hot tier.', [[undefined, cache.promotions]])
     out.counter('ssr_cache_insertions_total', 'Rendered pages stored.', [[undefined, cache.insertions]])
-    out.counter('ssr_cache_expired_total', 'Entries found past their TTL and dropped.', [[undefined, cache.expired]])
+    out.counter('ssr_cache_expired_total', 'Entries found past their TTL and stale windows, and dropped.', [[undefined, cache.expired]])
+    out.counter('ssr_cache_stale_served_total', 'Responses served from a page past its TTL, by window: revalidate (staleWhileRevalidate) or error (staleIfError).',
+      [[{ reason: 'revalidate' }, cache.stale.revalidate], [{ reason: 'error' }, cache.stale.error]])
+    out.counter('ssr_cache_refreshes_total', 'Background renders started to refresh a stale page.', [[undefined, cache.refreshes]])
+    out.counter('ssr_cache_refresh_failures_total', 'Background refreshes that failed, timed out, answered 5xx or were refused.', [[undefined, cache.refreshFailures]])
     out.counter('ssr_cache_evictions_total', 'Entries pushed out of a tier by its bounds.', tiers(cache.evictions.hot, cache.evictions.cold))
     out.gauge('ssr_cache_entries', 'Entries held, by tier.', tiers(cache.entries.hot, cache.entries.cold))
     out.gauge('ssr_cache_bytes', 'Bytes held, by tier.', tiers(cache.bytes.hot, cache.bytes.cold))
@@ -104,5 +108,7 @@ export function toPrometheus (snapshot: EngineSnapshot, latency: { render: Laten
   out.gauge('ssr_pool_queue_capacity', 'Renders that may wait before requests are shed (maxQueue).', [[undefined, pool.queueCapacity]])
   out.gauge('ssr_bundle_info', 'The loaded server bundle.', [[{ path: bundle.path, version: bundle.version }, 1]])
   out.gauge('ssr_bundle_loaded_timestamp_seconds', 'When the bundle was loaded.', [[undefined, Date.parse(bundle.loadedAt) / 1000]])
+  out.counter('ssr_bundle_reloads_total', 'Bundle reloads, by result: success (switched) or failure (the old bundle kept serving).',
+    [[{ result: 'success' }, bundle.reloads.succeeded], [{ result: 'failure' }, bundle.reloads.failed]])
   return out.toString()
 }

@@ -42,7 +42,12 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['cache.shared.prefix empty', { ...good, cache: { shared: { redis: 'redis://localhost', prefix: '' } } }, /"cache.shared.prefix": expected a non-empty string of at most 200 characters, got ""/],
   ['cache.shared.ttl negative', { ...good, cache: { shared: { redis: 'redis://localhost', ttl: -1 } } }, /"cache.shared.ttl": expected an integer from 0/],
   ['cache.shared.timeout zero', { ...good, cache: { shared: { redis: 'redis://localhost', timeout: 0 } } }, /"cache.shared.timeout": expected an integer from 1 to 60000, got 0/],
-  ['cache.shared.lockTtl fractional', { ...good, cache: { shared: { redis: 'redis://localhost', lockTtl: 1.5 } } }, /"cache.shared.lockTtl": expected an integer from 0 to 600000, got 1.5/]
+  ['cache.shared.lockTtl fractional', { ...good, cache: { shared: { redis: 'redis://localhost', lockTtl: 1.5 } } }, /"cache.shared.lockTtl": expected an integer from 0 to 600000, got 1.5/],
+  ['cache.staleWhileRevalidate negative', { ...good, cache: { staleWhileRevalidate: -1 } }, /"cache.staleWhileRevalidate": expected an integer from 0 to \d+, got -1/],
+  ['cache.staleIfError fractional', { ...good, cache: { staleIfError: 1.5 } }, /"cache.staleIfError": expected an integer from 0 to \d+, got 1.5/],
+  ['maxRendersPerWorker zero', { ...good, maxRendersPerWorker: 0 }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got 0/],
+  ['maxRendersPerWorker string', { ...good, maxRendersPerWorker: '100' }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got "100"/],
+  ['watch not a boolean', { ...good, watch: 'yes' }, /"watch": expected true or false, got "yes"/]
 ]
 
 for (const [name, options, message] of cases) {
@@ -66,7 +71,9 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.maxQueue, 512)
   t.equal(resolved.renderTimeout, 10_000)
   t.ok(resolved.threads >= 1)
-  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, query: null, shared: null })
+  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null, shared: null })
+  t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
+  t.equal(resolved.watch, false)
   t.equal(normalizeOptions({ bundle: 'x.js', cache: false }).cache, null)
   t.same([...(normalizeOptions({ bundle: 'x.js', cache: { query: ['page'] } }).cache?.query ?? [])], ['page'])
 })

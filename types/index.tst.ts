@@ -1,8 +1,8 @@
 import Fastify, { type FastifyReply } from 'fastify'
 import { expect, test } from 'tstyche'
 import ssrPlugin, {
-  errors, ssrPlugin as named, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult, type SsrSharedCacheOptions,
-  type SsrSharedInvalidation, type SsrSharedTier
+  errors, ssrPlugin as named, type SsrBundleInfo, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult,
+  type SsrSharedCacheOptions, type SsrSharedInvalidation, type SsrSharedTier
 } from 'fastify-ssr-engine'
 
 test('the default and named exports are the same plugin', () => {
@@ -90,4 +90,22 @@ test('cache.shared takes an ioredis client or a URL; app.ssr.shared reports and 
     expect(shared.on('resync', (event: string) => event)).type.toRaiseError()
   }
   expect(app.ssr.metrics().cache?.shared?.errors.timeouts).type.toBe<number | undefined>()
+})
+
+test('stale windows, recycling and watch are options; reload() resolves the new bundle', async () => {
+  const app = Fastify()
+  expect(app.register(ssrPlugin, {
+    bundle: 'x.js',
+    maxRendersPerWorker: 10_000,
+    watch: true,
+    cache: { ttl: 60, staleWhileRevalidate: 30, staleIfError: 86_400 }
+  })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', watch: 'yes' })).type.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', cache: { staleIfError: '1d' } })).type.toRaiseError()
+  expect(app.ssr.reload()).type.toBe<Promise<SsrBundleInfo>>()
+  expect(app.ssr.reload('./dist/server.next.js')).type.toBe<Promise<SsrBundleInfo>>()
+  expect(app.ssr.reload(42)).type.toRaiseError()
+  expect((await app.ssr.reload()).version).type.toBe<string>()
+  expect(app.ssr.metrics().cache?.stale.revalidate).type.toBe<number | undefined>()
+  expect(app.ssr.metrics().bundle.reloads).type.toBe<{ succeeded: number, failed: number }>()
 })

@@ -101,3 +101,8 @@ export function versionlessKey (key: string): { version: string, rest: string } 
 export function withVersion (version: string, rest: string): string {
   return `${version}\u0000${rest}`
 }
+
+/** Whether a key (derived or route-supplied) belongs to the bundle `version`; a reload drops the others. */
+export function isKeyOfVersion (key: string, version: string): boolean {
+  return key.startsWith(`${version}\u0000`)
+}

@@ -22,8 +22,8 @@ export interface Page {
   etag: string
 }
 
-/** A page read from the shared tier; `expiresAt` is what Redis had left of its life (ms since the epoch). */
-export type SharedHit = Page & { fromShared: true, expiresAt: number }
+/** A page read from the shared tier; `ttlMs` is what Redis had left of its life (null: no expiry). */
+export type SharedHit = Page & { fromShared: true, ttlMs: number | null }
 
 /** What the engine lets the tier do to the local tiers when another instance invalidates. */
 export interface LocalTiers {
@@ -259,8 +259,7 @@ export class SharedTier extends EventEmitter {
     if (page === null) return null
     // Redis keeps br and gzip; the identity bytes are rebuilt here, once (see codec.ts).
     const { bodies } = expandForHot(withBytes({ ...page, expiresAt: Infinity }))
-    const expiresAt = found.ttlMs === null ? Infinity : Date.now() + found.ttlMs
-    return { status: page.status, headers: page.headers, bodies: bodies as Page['bodies'], etag: page.etag, fromShared: true, expiresAt }
+    return { status: page.status, headers: page.headers, bodies: bodies as Page['bodies'], etag: page.etag, fromShared: true, ttlMs: found.ttlMs }
   }
 
   /** Runs Redis work after the current response is written (setImmediate), tracked for close(); failures are counted by the store. */
