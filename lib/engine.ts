@@ -1,23 +1,25 @@
-import { createHash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './bundle'
 import {
-  FST_SSR_BUNDLE_LOAD, FST_SSR_CLOSING, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
+  FST_SSR_CLOSING, FST_SSR_INVALID_DATA, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
   FST_SSR_WORKER_CRASHED
 } from './errors'
 import type { ResolvedOptions } from './options'
-import { customKey, normalizeUrl, pageKey, UnkeyableDataError } from './cache/key'
+import { servableOnError } from './cache/freshness'
+import { customKey, isKeyOfVersion, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
 import { isCacheable } from './cache/policy'
-import { withBytes, type Bodies } from './cache/entry'
-import { TieredCache } from './cache/tiers'
+import { withBytes, type Bodies, type CacheEntry } from './cache/entry'
+import { TieredCache, type Found } from './cache/tiers'
+import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
 import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
-import { compileBundle } from './render/sandbox'
-import { PoolError, RenderPool } from './render/pool'
+import { BundleHost, type HostLogger } from './reload'
+import { PoolError, type RenderPool } from './render/pool'
 import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
 
-/** Where a response came from, as sent in `x-ssr-cache`. */
-export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'MISS' | 'BYPASS'
+/** Where a response came from, as sent in `x-ssr-cache`. STALE: a page past its TTL, within a stale window. */
+export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'HIT-SHARED' | 'STALE' | 'MISS' | 'BYPASS'
 
 export interface ServedPage {
   status: number
@@ -43,16 +45,17 @@ export interface RenderCallOptions {
   signal?: AbortSignal
 }
 
-export interface EngineLogger {
-  error (object: object, message: string): void
-  warn (object: object, message: string): void
-}
+/** Where the engine logs what no request hears of (workers dying between renders, background work, reloads). */
+export type EngineLogger = HostLogger
 
 interface RenderedPage {
   status: number
   headers: PageHeaders
   bodies: Bodies & { identity: Buffer }
   etag: string
+  /** Set when the page came from the shared tier, with what Redis had left of its life (ms; null: no expiry). */
+  fromShared?: true
+  ttlMs?: number | null
 }
 
 /** One render shared by every concurrent miss of a key. */
@@ -61,8 +64,10 @@ interface Flight {
   promise: Promise<RenderedPage>
   waiters: number
   controller: AbortController
-  /** Set when an invalidation or clear ran during the render: its result must not be stored. */
+  /** Set when an invalidation, clear or reload ran during the render: its result must not be stored. */
   discard: boolean
+  /** Started to refresh a stale page; it counts as one waiter of its own, so leaving clients never cancel it. */
+  refresh: boolean
 }
 
 export interface CacheSnapshot {
@@ -76,10 +81,24 @@ export interface CacheSnapshot {
   promotions: number
   insertions: number
   expired: number
+  /** Responses served from a page past its TTL: within staleWhileRevalidate, or within staleIfError on a failure. */
+  stale: { revalidate: number, error: number }
+  /** Background renders started to refresh a stale page, and those that failed (error, timeout, 5xx, refused). */
+  refreshes: number
+  refreshFailures: number
   evictions: { hot: number, cold: number }
   entries: { hot: number, cold: number }
   bytes: { hot: number, cold: number }
   coldMaxBytes: number
+  /** The shared Redis tier, when `cache.shared` is set. */
+  shared: SharedSnapshot | null
+}
+
+/** The bundle serving: path, content hash, and when it was loaded (ISO 8601). */
+export interface BundleInfo {
+  path: string
+  version: string
+  loadedAt: string
 }
 
 export interface EngineSnapshot {
@@ -102,7 +121,7 @@ export interface EngineSnapshot {
     queueWaitMs: LatencySummary
   }
   pool: { threads: number, busyThreads: number, utilization: number, queueSize: number, queueCapacity: number }
-  bundle: { path: string, version: string, loadedAt: string }
+  bundle: BundleInfo & { reloads: { succeeded: number, failed: number } }
 }
 
 export interface RenderCounters {
@@ -115,6 +134,10 @@ export interface RenderCounters {
   /** Renders dropped from the queue because no client waited for them any more. */
   cancelled: number
   coalesced: number
+  staleRevalidate: number
+  staleOnError: number
+  refreshes: number
+  refreshFailures: number
 }
 
 /**
@@ -123,13 +146,30 @@ export interface RenderCounters {
  */
 export class SsrEngine {
   readonly options: ResolvedOptions
-  readonly version: string
-  readonly loadedAt: Date
   readonly cache: TieredCache | null
-  readonly counters: RenderCounters = { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, cancelled: 0, coalesced: 0 }
+  /** The shared Redis tier behind `cache`, when configured. */
+  readonly shared: SharedTier | null
+  readonly counters: RenderCounters = {
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    timedOut: 0,
+    crashed: 0,
+    rejected: 0,
+    cancelled: 0,
+    coalesced: 0,
+    staleRevalidate: 0,
+    staleOnError: 0,
+    refreshes: 0,
+    refreshFailures: 0
+  }
+
   /** Time a worker spent rendering, and time a render waited for a worker. */
   readonly latency: { render: LatencyHistogram, queueWait: LatencyHistogram }
-  readonly #pool: RenderPool
+  readonly #host: BundleHost
+  readonly #log: EngineLogger
+  /** The cache's clock: TTLs and stale windows. Render deadlines always use real time (workers compare them). */
+  readonly #now: () => number
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
   #closing = false
@@ -137,54 +177,60 @@ export class SsrEngine {
   #closed: Promise<void> | undefined
   readonly #shutdown = new AbortController()
 
-  private constructor (options: ResolvedOptions, version: string, pool: RenderPool, latency: SsrEngine['latency']) {
+  private constructor (options: ResolvedOptions, first: LoadedBundle, events: PoolEvents, latency: SsrEngine['latency'], log: EngineLogger, now: () => number) {
     this.options = options
     this.latency = latency
-    this.version = version
-    this.loadedAt = new Date()
-    this.#pool = pool
-    this.cache = options.cache === null ? null : new TieredCache(options.cache)
+    this.#log = log
+    this.#now = now
+    this.cache = options.cache === null ? null : new TieredCache(options.cache, now)
+    // Other instances' invalidations reach the local tiers through the same paths as this instance's own.
+    this.shared = options.cache?.shared == null
+      ? null
+      : new SharedTier(options.cache.shared, {
+        dropKey: (rest) => this.#dropKey(withVersion(this.version, rest)),
+        dropPrefix: (prefix) => this.#dropPrefix(prefix),
+        dropAll: () => this.#dropAll()
+      }, log)
+    this.#host = new BundleHost(first, options, events, log, (previous, next) => this.#switched(previous, next))
     // Every render in flight listens for shutdown; there may be thousands.
     setMaxListeners(0, this.#shutdown.signal)
   }
 
-  /** Reads and checks the bundle, starts the workers and waits until one has loaded it. */
-  static async start (options: ResolvedOptions, log: EngineLogger): Promise<SsrEngine> {
-    let source: string
-    let cachedData: Buffer
-    try {
-      source = await readFile(options.bundle, 'utf8')
-      cachedData = compileBundle(source, options.bundle)
-    } catch (error) {
-      throw new FST_SSR_BUNDLE_LOAD(options.bundle, (error as Error).message, { cause: error })
-    }
-    const version = createHash('sha256').update(source).digest('hex').slice(0, 16)
+  /**
+   * Reads and checks the bundle, starts the workers and waits until one has loaded it. `now` is the cache's clock
+   * (tests move it); it defaults to the wall clock.
+   */
+  static async start (options: ResolvedOptions, log: EngineLogger, now: () => number = Date.now): Promise<SsrEngine> {
     const latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
-    const pool = new RenderPool({
-      bundlePath: options.bundle,
-      source,
-      cachedData,
-      renderFunction: options.renderFunction,
-      globals: options.globals,
-      threads: options.threads,
-      maxHeapMb: options.maxHeapMb,
-      compression: options.compression
-    }, (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'), (timing) => {
-      latency.render.record(timing.renderMs)
-      latency.queueWait.record(timing.queueWaitMs)
-    })
-    let outcome
-    try {
-      outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.renderTimeout * 10) })
-    } catch (error) {
-      await pool.destroy()
-      throw new FST_SSR_BUNDLE_LOAD(options.bundle, `the worker could not start (${describeCause(error)})`, { cause: error })
+    const events: PoolEvents = {
+      onWorkerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
+      onTiming: (timing) => {
+        latency.render.record(timing.renderMs)
+        latency.queueWait.record(timing.queueWaitMs)
+      }
     }
-    if (!outcome.ok) {
-      await pool.destroy()
-      throw new FST_SSR_BUNDLE_LOAD(options.bundle, outcome.message)
-    }
-    return new SsrEngine(options, version, pool, latency)
+    const first = await startBundle(await readBundle(options.bundle), options, events)
+    const engine = new SsrEngine(options, first, events, latency, log, now)
+    await engine.shared?.start()
+    return engine
+  }
+
+  /** Content hash of the bundle serving now; part of every cache key. */
+  get version (): string {
+    return this.#host.current.version
+  }
+
+  get loadedAt (): Date {
+    return this.#host.current.loadedAt
+  }
+
+  /** Path of the bundle serving now (a reload may have given another). */
+  get bundlePath (): string {
+    return this.#host.current.path
+  }
+
+  get #pool (): RenderPool {
+    return this.#host.current.pool
   }
 
   /** The page for `url` and `data`: from the cache, from a render in flight, or rendered now. */
@@ -197,43 +243,84 @@ export class SsrEngine {
       // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
       return { ...await this.#track(this.#render(renderUrl, data, timeout, call.signal, false)), cache: 'BYPASS' }
     }
-    const hit = this.cache.get(key)
-    if (hit !== undefined) {
-      const { status, headers, bodies, etag } = hit.entry
-      // The hot tier, which every hit is served from, always holds identity bytes (see expandForHot).
-      return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache: hit.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD' }
+    const found = this.cache.get(key)
+    if (found?.freshness === 'fresh') return served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
+    if (found?.freshness === 'stale') {
+      // Answered at once, whatever the pool's state (a full queue included); one render refreshes it meanwhile.
+      this.counters.staleRevalidate++
+      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, timeout, true)
+      return served(found.entry, 'STALE')
     }
 
     let flight = this.#flights.get(key)
     if (flight === undefined) {
-      flight = this.#startFlight(key, renderUrl, data, timeout)
+      flight = this.#startFlight(key, renderUrl, data, timeout, false)
     } else {
       this.counters.coalesced++
     }
-    return { ...await this.#join(flight, call.signal), cache: 'MISS' }
+    // A page in reserve (past its TTL, within staleIfError) stands in if this render fails.
+    const reserve = found?.freshness === 'reserve' ? found : undefined
+    let page: RenderedPage
+    try {
+      page = await this.#join(flight, call.signal)
+    } catch (error) {
+      const stale = this.#standIn(reserve, flight, call.signal)
+      if (stale !== undefined) return stale
+      throw error
+    }
+    if (page.status >= 500) return this.#standIn(reserve, flight, call.signal) ?? { ...page, cache: 'MISS' }
+    const { status, headers, bodies, etag } = page
+    return { status, headers, bodies, etag, cache: page.fromShared === true ? 'HIT-SHARED' : 'MISS' }
   }
 
+  /**
+   * Replaces the bundle without a restart (see reload.ts): pages of the old bundle are dropped once the new one
+   * serves; resolves when the old workers have finished their renders and stopped. Rejects with FST_SSR_BUNDLE_LOAD,
+   * the old bundle still serving, or FST_SSR_CLOSING.
+   */
+  async reload (path?: string): Promise<BundleInfo> {
+    if (this.#closing) throw new FST_SSR_CLOSING()
+    // Null only for a reload asked with onlyIfChanged (the watcher's).
+    const loaded = await this.#host.reload(path === undefined ? undefined : resolve(path)) as LoadedBundle
+    return { path: loaded.path, version: loaded.version, loadedAt: loaded.loadedAt.toISOString() }
+  }
+
+  /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
     const key = pageKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
-    const flight = this.#flights.get(key)
-    if (flight !== undefined) flight.discard = true
-    return this.cache?.delete(key) ?? false
+    this.shared?.invalidateKey(key)
+    return this.#dropKey(key)
   }
 
   /** Removes the page stored under a key a route supplied with `{ key }`. */
   invalidateKey (key: string): boolean {
     const full = customKey(this.version, key)
-    const flight = this.#flights.get(full)
-    if (flight !== undefined) flight.discard = true
-    return this.cache?.delete(full) ?? false
+    this.shared?.invalidateKey(full)
+    return this.#dropKey(full)
   }
 
   invalidatePrefix (prefix: string): number {
+    this.shared?.invalidatePrefix(prefix)
+    return this.#dropPrefix(prefix)
+  }
+
+  clear (): number {
+    this.shared?.clear()
+    return this.#dropAll()
+  }
+
+  #dropKey (key: string): boolean {
+    const flight = this.#flights.get(key)
+    if (flight !== undefined) flight.discard = true
+    return this.cache?.delete(key) ?? false
+  }
+
+  #dropPrefix (prefix: string): number {
     for (const flight of this.#flights.values()) if (flight.url.startsWith(prefix)) flight.discard = true
     return this.cache?.deletePrefix(prefix) ?? 0
   }
 
-  clear (): number {
+  #dropAll (): number {
     for (const flight of this.#flights.values()) flight.discard = true
     return this.cache?.clear() ?? 0
   }
@@ -242,14 +329,14 @@ export class SsrEngine {
     return this.#closing
   }
 
-  /** The pool's own figures (threads, queue, restarts). */
+  /** The current pool's figures (threads, queue), with the restarts of every pool this engine ran. */
   poolStats () {
-    return this.#pool.stats()
+    return { ...this.#pool.stats(), workerRestarts: this.#host.workerRestarts }
   }
 
   /** Counters, latencies and sizes as they are now; `fastify.ssr.metrics()` and the metrics route show this. */
   snapshot (): EngineSnapshot {
-    const pool = this.#pool.stats()
+    const pool = this.poolStats()
     const cache = this.cache
     let cacheSnapshot: CacheSnapshot | null = null
     if (cache !== null) {
@@ -265,10 +352,14 @@ export class SsrEngine {
         promotions: counters.promotions,
         insertions: counters.insertions,
         expired: counters.expired,
+        stale: { revalidate: this.counters.staleRevalidate, error: this.counters.staleOnError },
+        refreshes: this.counters.refreshes,
+        refreshFailures: this.counters.refreshFailures,
         evictions: { ...counters.evictions },
         entries: { hot: tiers.hot.entries, cold: tiers.cold.entries },
         bytes: { hot: tiers.hot.bytes, cold: tiers.cold.bytes },
-        coldMaxBytes: tiers.cold.maxBytes
+        coldMaxBytes: tiers.cold.maxBytes,
+        shared: this.shared?.snapshot() ?? null
       }
     }
     return {
@@ -292,7 +383,12 @@ export class SsrEngine {
         queueSize: pool.queueSize,
         queueCapacity: this.options.maxQueue
       },
-      bundle: { path: this.options.bundle, version: this.version, loadedAt: this.loadedAt.toISOString() }
+      bundle: {
+        path: this.bundlePath,
+        version: this.version,
+        loadedAt: this.loadedAt.toISOString(),
+        reloads: { ...this.#host.reloads }
+      }
     }
   }
 
@@ -303,6 +399,7 @@ export class SsrEngine {
   beginClose (): void {
     if (this.#closing) return
     this.#closing = true
+    this.#host.beginClose()
     this.#closeTimer = setTimeout(() => this.#shutdown.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
   }
 
@@ -316,7 +413,18 @@ export class SsrEngine {
     this.beginClose()
     await Promise.allSettled([...this.#running])
     clearTimeout(this.#closeTimer)
-    await this.#pool.destroy()
+    await this.#host.close()
+    await this.shared?.close()
+  }
+
+  /**
+   * A reload switched bundles. Renders of the old one still in flight are not stored, and its pages are dropped:
+   * their keys carry its version, so they could never be served again, only take room.
+   */
+  #switched (previous: LoadedBundle, next: LoadedBundle): void {
+    if (previous.version === next.version) return
+    for (const flight of this.#flights.values()) flight.discard = true
+    this.cache?.deleteWhere((entry) => !isKeyOfVersion(entry.key, next.version))
   }
 
   #keyFor (renderUrl: string, data: unknown, routeKey: string | undefined): string | null {
@@ -330,16 +438,22 @@ export class SsrEngine {
     }
   }
 
-  #startFlight (key: string, url: string, data: unknown, timeout: number): Flight {
+  #startFlight (key: string, url: string, data: unknown, timeout: number, refresh: boolean): Flight {
     const controller = new AbortController()
-    const flight: Flight = { url, waiters: 0, controller, discard: false, promise: undefined as unknown as Promise<RenderedPage> }
+    const flight: Flight = { url, waiters: refresh ? 1 : 0, controller, discard: false, refresh, promise: undefined as unknown as Promise<RenderedPage> }
+    if (refresh) this.counters.refreshes++
     const compress = this.options.compression !== null
-    flight.promise = this.#track(this.#render(url, data, timeout, controller.signal, compress)).then((page) => {
-      if (!flight.discard && this.cache !== null && isCacheable(page.status, page.headers)) {
-        const ttl = this.options.cache?.ttl ?? 0
-        this.cache.set(withBytes({ key, url, ...page, expiresAt: ttl === 0 ? Infinity : Date.now() + ttl * 1000 }))
-      }
+    const render = async (): Promise<RenderedPage> => await this.#track(this.#render(url, data, timeout, controller.signal, compress))
+    // With a shared tier, a miss (or a refresh) asks Redis, or waits for another instance's render, before rendering.
+    const fetched = this.shared === null
+      ? render()
+      : this.shared.fetch(key, url, render, { signal: controller.signal, waitMs: timeout, discarded: () => flight.discard })
+    flight.promise = fetched.then((page) => {
+      this.#store(key, flight, page)
       return page
+    }, (error: unknown) => {
+      if (refresh) this.#refreshFailed(url, { err: (error as { cause?: unknown }).cause ?? error, code: (error as { code?: string }).code })
+      throw error
     }).finally(() => {
       this.#flights.delete(key)
     })
@@ -347,6 +461,43 @@ export class SsrEngine {
     flight.promise.catch(() => {})
     this.#flights.set(key, flight)
     return flight
+  }
+
+  /**
+   * Keeps what a render produced. A shareable page replaces the entry. Any other answer but a 5xx (a 404, a private
+   * page) removes it, so that a stale copy is not served instead of what the application now says; a 5xx leaves it
+   * in place, as a failure staleIfError may cover.
+   */
+  #store (key: string, flight: Flight, page: RenderedPage): void {
+    if (page.status >= 500 && flight.refresh) this.#refreshFailed(flight.url, { status: page.status })
+    if (flight.discard || this.cache === null) return
+    if (isCacheable(page.status, page.headers)) {
+      const ttl = this.options.cache?.ttl ?? 0
+      const { status, headers, bodies, etag } = page
+      // A page from Redis lives here no longer than it had left there.
+      const remainingMs = page.ttlMs ?? Infinity
+      const expiresAt = this.#now() + Math.min(remainingMs, ttl === 0 ? Infinity : ttl * 1000)
+      this.cache.set(withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt }))
+    } else if (page.status < 500) {
+      this.cache.delete(key)
+    }
+  }
+
+  /** No request waits for a refresh, so its failure is logged here (the stale page was already sent). */
+  #refreshFailed (url: string, detail: object): void {
+    this.counters.refreshFailures++
+    this.#log.warn({ url, ...detail }, 'SSR background refresh failed; the stale page stays in use within its windows')
+  }
+
+  /**
+   * The page in reserve, when it may stand in for a render that failed or answered 5xx: still within staleIfError,
+   * not withdrawn meanwhile (an invalidation, clear or reload marks the flight), and the client still there.
+   */
+  #standIn (reserve: Found | undefined, flight: Flight, signal: AbortSignal | undefined): ServedPage | undefined {
+    if (reserve === undefined || flight.discard || signal?.aborted === true) return undefined
+    if (!servableOnError(reserve.entry.expiresAt, this.#now(), this.options.cache ?? {})) return undefined
+    this.counters.staleOnError++
+    return served(reserve.entry, 'STALE')
   }
 
   /** Waits for a shared render; when the last waiter's client leaves, the render is cancelled. */
@@ -441,6 +592,12 @@ export class SsrEngine {
       return error.cause
     }
     if (error.kind === 'closed') return new FST_SSR_CLOSING()
+    // Data the structured clone cannot carry (a function, a class with private state) never reached a worker:
+    // the route's mistake, not a crash.
+    if ((error.cause as { name?: unknown } | null)?.name === 'DataCloneError') {
+      this.counters.failed++
+      return new FST_SSR_INVALID_DATA({ cause: error.cause })
+    }
     this.counters.crashed++
     return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
   }
@@ -454,6 +611,12 @@ export class SsrEngine {
   }
 }
 
+function served (entry: CacheEntry, cache: CacheState): ServedPage {
+  const { status, headers, bodies, etag } = entry
+  // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
+  return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache }
+}
+
 /** A Buffer over bytes transferred from a worker, without copying them. */
 function adopt (bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -461,8 +624,4 @@ function adopt (bytes: Uint8Array): Buffer {
 
 function adoptOrNull (bytes: Uint8Array | null): Buffer | null {
   return bytes === null ? null : adopt(bytes)
-}
-
-function describeCause (error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

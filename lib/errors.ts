@@ -21,6 +21,10 @@ export const FST_SSR_RENDER_FAILED = createError(
 export const FST_SSR_INVALID_RESULT = createError(
   'FST_SSR_INVALID_RESULT', 'Render returned an invalid result', 500)
 
+/** The render's data cannot be structured-cloned to a worker (a function, a symbol…). The cause is logged. */
+export const FST_SSR_INVALID_DATA = createError(
+  'FST_SSR_INVALID_DATA', 'Render data cannot be passed to the renderer', 500)
+
 /** The render did not finish within `renderTimeout` (queue wait included) and was stopped. */
 export const FST_SSR_RENDER_TIMEOUT = createError(
   'FST_SSR_RENDER_TIMEOUT', 'Render timed out', 504)
@@ -40,3 +44,10 @@ export const FST_SSR_CLOSING = createError(
 /** An admin route (metrics, purge) refused the request. */
 export const FST_SSR_UNAUTHORIZED = createError(
   'FST_SSR_UNAUTHORIZED', 'Unauthorized', 401)
+
+/**
+ * A call to the shared cache tier (Redis) failed, timed out, or Redis was unreachable. Logged (rate-limited), never
+ * sent: the request is served from the local tiers or rendered.
+ */
+export const FST_SSR_SHARED_TIER = createError(
+  'FST_SSR_SHARED_TIER', 'Shared cache tier: %s %s', 500)

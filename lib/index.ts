@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
-import { SsrEngine, type RenderCallOptions } from './engine'
+import { SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
+import type { SharedInvalidationEvent } from './cache/shared/tier'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
@@ -9,9 +10,12 @@ import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
 
-export type { SsrOptions, SsrCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
+export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
+export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/tier'
 /** What `fastify.ssr.metrics()` returns. */
 export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
+/** The bundle serving, as `fastify.ssr.reload()` resolves it: path, content hash, load time (ISO 8601). */
+export type SsrBundleInfo = BundleInfo
 export { errors }
 
 /** Per-call options of `reply.ssr()` and `fastify.ssr.render()`. */
@@ -29,7 +33,7 @@ export interface SsrRenderResult {
   html: string
   status: number
   headers: PageHeaders
-  /** Where the page came from: `HIT-HOT`, `HIT-COLD`, `MISS` or `BYPASS`. */
+  /** Where the page came from: `HIT-HOT`, `HIT-COLD`, `HIT-SHARED`, `STALE`, `MISS` or `BYPASS`. */
   cache: string
 }
 
@@ -45,10 +49,32 @@ export interface SsrNamespace {
   invalidatePrefix (prefix: string): number
   /** Empties both cache tiers; returns how many pages were removed. Counters are kept. */
   clear (): number
-  /** Content hash of the loaded bundle; part of every cache key. */
+  /**
+   * Loads the bundle (the same path, or `path`) into fresh workers, checks it, then switches to it without dropping a
+   * request; the old bundle's cached pages are dropped. Renders already started finish on the old bundle; resolves
+   * once they have and its workers are stopped. Rejects with `FST_SSR_BUNDLE_LOAD` (the old bundle keeps serving) or
+   * `FST_SSR_CLOSING`. Reloads run one at a time.
+   */
+  reload (path?: string): Promise<SsrBundleInfo>
+  /** Content hash of the bundle serving now; part of every cache key. */
   readonly version: string
   /** A snapshot of the cache, render and pool counters. */
   metrics (): SsrMetrics
+  /** The shared Redis tier's state and events, or null without `cache.shared`. */
+  readonly shared: SsrSharedTier | null
+}
+
+/** `fastify.ssr.shared`: whether this instance is in touch with Redis, and what reaches it from other instances. */
+export interface SsrSharedTier {
+  /** Both Redis connections ready, subscribed, and the local tiers checked against missed invalidations. */
+  readonly connected: boolean
+  /** 'up' / 'down': `connected` changed. 'resync': local tiers cleared after invalidations may have been missed. */
+  on (event: 'up' | 'down' | 'resync', listener: () => void): this
+  /** An invalidation (this instance's own included) was applied to the local tiers, after Redis executed it. */
+  on (event: 'invalidation', listener: (event: SharedInvalidationEvent) => void): this
+  once (event: 'up' | 'down' | 'resync', listener: () => void): this
+  once (event: 'invalidation', listener: (event: SharedInvalidationEvent) => void): this
+  off (event: 'up' | 'down' | 'resync' | 'invalidation', listener: (...args: any[]) => void): this
 }
 
 declare module 'fastify' {
@@ -77,7 +103,9 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     invalidateKey: (key) => engine.invalidateKey(key),
     invalidatePrefix: (prefix) => engine.invalidatePrefix(prefix),
     clear: () => engine.clear(),
+    reload: async (path) => await engine.reload(path),
     get version () { return engine.version },
+    shared: engine.shared,
     metrics: () => engine.snapshot()
   }
   fastify.decorate('ssr', namespace)

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import { FST_SSR_INVALID_OPTION } from './errors'
 import type { CompressionSettings } from './render/encode'
 
@@ -37,10 +38,44 @@ export interface SsrCacheOptions {
   /** Seconds a page stays fresh after it was rendered; 0 keeps it until evicted. Default 300. */
   ttl?: number
   /**
+   * Seconds after `ttl` during which an expired page is still served at once (`x-ssr-cache: STALE`) while one
+   * background render refreshes it. Default 0 (off).
+   */
+  staleWhileRevalidate?: number
+  /**
+   * Seconds after `ttl` during which an expired page is kept in reserve: a request renders as on a miss, and gets the
+   * old page (`x-ssr-cache: STALE`) instead of an error if that render fails, times out, answers 5xx or the queue
+   * is full. Default 0 (off).
+   */
+  staleIfError?: number
+  /**
    * Query parameters that enter the cache key and reach the render; others are dropped from both,
    * so `?utm_source=` or cache-busters cannot multiply entries. Default: every parameter.
    */
   query?: string[]
+  /** A shared tier in Redis behind hot and cold, for several instances (see the README's "Deployment" section). */
+  shared?: SsrSharedCacheOptions
+}
+
+/** The shared Redis tier: pages, invalidations and render locks shared by every instance of a deployment. */
+export interface SsrSharedCacheOptions {
+  /**
+   * An ioredis client of one Redis (or Valkey) primary, or Sentinel, or a `redis://` / `rediss://` URL. A client is
+   * used as configured and never closed by the plugin (it adds a duplicate of it to subscribe); from a URL the
+   * plugin makes and closes its own connections. Required.
+   */
+  redis: Redis | string
+  /** Prefix of every Redis name and channel; give each deployment its own. Default `'ssr:'`. */
+  prefix?: string
+  /** Seconds a page stays in Redis after it was rendered; 0 keeps it until Redis evicts it. Default: `cache.ttl`. */
+  ttl?: number
+  /** Milliseconds a Redis call may take before the request goes on without it. Default 200. */
+  timeout?: number
+  /**
+   * Milliseconds of the render lock that makes N instances missing a page render it once; the holder extends it
+   * while rendering, so this is how soon a crashed holder is replaced. 0: no cluster-wide coalescing. Default 2000.
+   */
+  lockTtl?: number
 }
 
 /** How cached pages are compressed, once, in the worker that renders them. */
@@ -73,6 +108,16 @@ export interface SsrOptions {
   maxHeapMb?: number
   /** Milliseconds `close()` lets in-flight renders finish before stopping them. Default 10000. */
   closeTimeout?: number
+  /**
+   * Replace a worker after it has rendered this many pages (against bundles that leak memory across renders). A warm
+   * spare worker is kept so that no request waits for a replacement to start. Default: never.
+   */
+  maxRendersPerWorker?: number
+  /**
+   * Reload the bundle when its file changes (debounced, logged), as `fastify.ssr.reload()` does. For development.
+   * Default false.
+   */
+  watch?: boolean
   /** Page cache options, or `false` to render every request. */
   cache?: SsrCacheOptions | false
   /** Compression of cached pages (br and gzip, made once in the worker), or `false` to send them uncompressed. */
@@ -88,12 +133,26 @@ export interface ResolvedRoute {
   auth: SsrAuth
 }
 
+export interface ResolvedSharedOptions {
+  redis: Redis | string
+  prefix: string
+  /** Seconds a page stays in Redis; 0: until Redis evicts it. */
+  ttl: number
+  /** Milliseconds each Redis call may take. */
+  timeout: number
+  /** Milliseconds of the render lock; 0: no cluster-wide coalescing. */
+  lockTtl: number
+}
+
 export interface ResolvedCacheOptions {
   hotEntries: number
   coldEntries: number
   coldMaxBytes: number
   ttl: number
+  staleWhileRevalidate: number
+  staleIfError: number
   query: ReadonlySet<string> | null
+  shared: ResolvedSharedOptions | null
 }
 
 export interface ResolvedOptions {
@@ -106,6 +165,8 @@ export interface ResolvedOptions {
   retryAfter: number | null
   maxHeapMb: number | null
   closeTimeout: number
+  maxRendersPerWorker: number | null
+  watch: boolean
   cache: ResolvedCacheOptions | null
   compression: CompressionSettings | null
   metrics: ResolvedRoute | null
@@ -116,7 +177,9 @@ export const defaultCacheOptions = Object.freeze({
   hotEntries: 128,
   coldEntries: 1000,
   coldMaxBytes: 64 * 1024 * 1024,
-  ttl: 300
+  ttl: 300,
+  staleWhileRevalidate: 0,
+  staleIfError: 0
 })
 
 export const defaultCompression: Readonly<CompressionSettings> = Object.freeze({
@@ -130,6 +193,12 @@ export const defaultOptions = Object.freeze({
   maxQueue: 512,
   renderTimeout: 10_000,
   closeTimeout: 10_000
+})
+
+export const defaultSharedOptions = Object.freeze({
+  prefix: 'ssr:',
+  timeout: 200,
+  lockTtl: 2000
 })
 
 const identifier = /^[A-Za-z_$][\w$]*$/
@@ -149,6 +218,12 @@ function integer (name: string, value: unknown, fallback: number, min: number, m
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     invalid(name, `expected an integer from ${min} to ${max}, got ${describe(value)}`)
   }
+  return value
+}
+
+function flag (name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') invalid(name, `expected true or false, got ${describe(value)}`)
   return value
 }
 
@@ -186,7 +261,7 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
   if (value === false) return null
   if (value === undefined) value = {}
   if (!isPlainObject(value)) invalid('cache', `expected false or an object, got ${describe(value)}`)
-  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'query'])
+  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'staleWhileRevalidate', 'staleIfError', 'query', 'shared'])
   for (const key of Object.keys(value)) {
     if (!known.has(key)) invalid(`cache.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
   }
@@ -197,12 +272,66 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
     }
     query = new Set(value.query as string[])
   }
+  const ttl = integer('cache.ttl', value.ttl, defaultCacheOptions.ttl, 0)
   return {
     hotEntries: integer('cache.hotEntries', value.hotEntries, defaultCacheOptions.hotEntries, 1),
     coldEntries: integer('cache.coldEntries', value.coldEntries, defaultCacheOptions.coldEntries, 0),
     coldMaxBytes: integer('cache.coldMaxBytes', value.coldMaxBytes, defaultCacheOptions.coldMaxBytes, 0),
-    ttl: integer('cache.ttl', value.ttl, defaultCacheOptions.ttl, 0),
-    query
+    ttl,
+    staleWhileRevalidate: integer('cache.staleWhileRevalidate', value.staleWhileRevalidate, defaultCacheOptions.staleWhileRevalidate, 0),
+    staleIfError: integer('cache.staleIfError', value.staleIfError, defaultCacheOptions.staleIfError, 0),
+    query,
+    shared: resolveShared(value.shared, ttl)
+  }
+}
+
+/** A client is recognized by what the shared tier calls on it; anything else is refused at registration. */
+function isRedisClient (value: unknown): value is Redis {
+  if (value === null || typeof value !== 'object') return false
+  const client = value as Record<string, unknown>
+  return typeof client.duplicate === 'function' && typeof client.callBuffer === 'function' && typeof client.status === 'string'
+}
+
+function resolveRedis (value: unknown): Redis | string {
+  const expected = 'expected an ioredis client or a redis:// or rediss:// URL'
+  if (typeof value === 'string') {
+    let protocol = ''
+    try {
+      protocol = new URL(value).protocol
+    } catch {}
+    // The URL may carry a password: the message never repeats it.
+    if (protocol !== 'redis:' && protocol !== 'rediss:') invalid('cache.shared.redis', `${expected}, got a string that is not one`)
+    return value
+  }
+  if (!isRedisClient(value)) invalid('cache.shared.redis', `${expected}, got ${describe(value)}`)
+  if ((value as { isCluster?: unknown }).isCluster === true) {
+    invalid('cache.shared.redis', 'Redis Cluster is not supported; give a client of one primary (or of Sentinel)')
+  }
+  if (typeof value.options?.keyPrefix === 'string' && value.options.keyPrefix !== '') {
+    invalid('cache.shared.redis', 'a client with keyPrefix is not supported; use cache.shared.prefix')
+  }
+  return value
+}
+
+function resolveShared (value: unknown, cacheTtl: number): ResolvedSharedOptions | null {
+  if (value === undefined) return null
+  // A string here is most likely a URL, perhaps with a password: never repeated.
+  const got = typeof value === 'string' ? 'a string' : describe(value)
+  if (!isPlainObject(value)) invalid('cache.shared', `expected an object { redis, prefix?, ttl?, timeout?, lockTtl? }, got ${got}`)
+  const known = new Set(['redis', 'prefix', 'ttl', 'timeout', 'lockTtl'])
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) invalid(`cache.shared.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
+  }
+  const { prefix = defaultSharedOptions.prefix } = value
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 200) {
+    invalid('cache.shared.prefix', `expected a non-empty string of at most 200 characters, got ${describe(prefix)}`)
+  }
+  return {
+    redis: resolveRedis(value.redis),
+    prefix,
+    ttl: integer('cache.shared.ttl', value.ttl, cacheTtl, 0),
+    timeout: integer('cache.shared.timeout', value.timeout, defaultSharedOptions.timeout, 1, 60_000),
+    lockTtl: integer('cache.shared.lockTtl', value.lockTtl, defaultSharedOptions.lockTtl, 0, 600_000)
   }
 }
 
@@ -242,7 +371,7 @@ function resolveCompression (value: unknown): CompressionSettings | null {
 }
 
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals',
-  'retryAfter', 'maxHeapMb', 'closeTimeout', 'cache', 'compression', 'metrics', 'purge'])
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'maxRendersPerWorker', 'watch', 'cache', 'compression', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
@@ -270,6 +399,8 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     retryAfter: options.retryAfter === undefined ? null : integer('retryAfter', options.retryAfter, 1, 1, 86_400),
     maxHeapMb: optionalPositive('maxHeapMb', options.maxHeapMb),
     closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),
+    maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
+    watch: flag('watch', options.watch, false),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
     metrics: options.metrics === false ? null : resolveRoute('metrics', options.metrics ?? {}, '/_ssr/metrics', false),

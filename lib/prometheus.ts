@@ -1,4 +1,5 @@
 import type { EngineSnapshot } from './engine'
+import type { SharedSnapshot } from './cache/shared/tier'
 import type { LatencyHistogram } from './metrics'
 
 /** Content type of the Prometheus text exposition format this module writes. */
@@ -54,6 +55,21 @@ class Exposition {
   }
 }
 
+function sharedFamilies (out: Exposition, shared: SharedSnapshot): void {
+  const one = (value: number): Array<[Labels | undefined, number]> => [[undefined, value]]
+  out.gauge('ssr_shared_connected', '1 while the shared Redis tier is connected and subscribed.', one(shared.connected ? 1 : 0))
+  out.counter('ssr_shared_hits_total', 'Local misses answered from Redis.', one(shared.hits))
+  out.counter('ssr_shared_misses_total', 'Local misses Redis could not answer.', one(shared.misses))
+  out.counter('ssr_shared_lock_waits_total', "Misses that waited for another instance's render.", one(shared.lockWaits))
+  out.counter('ssr_shared_writes_total', 'Rendered pages written to Redis.', one(shared.writes))
+  out.counter('ssr_shared_writes_discarded_total', 'Writes refused because an invalidation ran during the render.', one(shared.writesDiscarded))
+  out.counter('ssr_shared_invalidations_received_total', 'Invalidations received from other instances.', one(shared.invalidationsReceived))
+  out.counter('ssr_shared_resyncs_total', 'Local tiers cleared after a reconnect that may have missed invalidations.', one(shared.resyncs))
+  out.counter('ssr_shared_errors_total', 'Redis calls that timed out, failed, or were skipped while Redis was unreachable.', [
+    [{ kind: 'timeout' }, shared.errors.timeouts], [{ kind: 'error' }, shared.errors.errors], [{ kind: 'unavailable' }, shared.errors.unavailable]
+  ])
+}
+
 export function toPrometheus (snapshot: EngineSnapshot, latency: { render: LatencyHistogram, queueWait: LatencyHistogram }): string {
   const out = new Exposition()
   const { cache, renders, pool, bundle } = snapshot
@@ -65,11 +81,16 @@ export function toPrometheus (snapshot: EngineSnapshot, latency: { render: Laten
     out.counter('ssr_cache_coalesced_total', 'Misses that waited for a render already in flight.', [[undefined, cache.coalesced]])
     out.counter('ssr_cache_promotions_total', 'Cold hits promoted to the hot tier.', [[undefined, cache.promotions]])
     out.counter('ssr_cache_insertions_total', 'Rendered pages stored.', [[undefined, cache.insertions]])
-    out.counter('ssr_cache_expired_total', 'Entries found past their TTL and dropped.', [[undefined, cache.expired]])
+    out.counter('ssr_cache_expired_total', 'Entries found past their TTL and stale windows, and dropped.', [[undefined, cache.expired]])
+    out.counter('ssr_cache_stale_served_total', 'Responses served from a page past its TTL, by window: revalidate (staleWhileRevalidate) or error (staleIfError).',
+      [[{ reason: 'revalidate' }, cache.stale.revalidate], [{ reason: 'error' }, cache.stale.error]])
+    out.counter('ssr_cache_refreshes_total', 'Background renders started to refresh a stale page.', [[undefined, cache.refreshes]])
+    out.counter('ssr_cache_refresh_failures_total', 'Background refreshes that failed, timed out, answered 5xx or were refused.', [[undefined, cache.refreshFailures]])
     out.counter('ssr_cache_evictions_total', 'Entries pushed out of a tier by its bounds.', tiers(cache.evictions.hot, cache.evictions.cold))
     out.gauge('ssr_cache_entries', 'Entries held, by tier.', tiers(cache.entries.hot, cache.entries.cold))
     out.gauge('ssr_cache_bytes', 'Bytes held, by tier.', tiers(cache.bytes.hot, cache.bytes.cold))
     out.gauge('ssr_cache_cold_max_bytes', 'Byte bound of the cold tier.', [[undefined, cache.coldMaxBytes]])
+    if (cache.shared !== null) sharedFamilies(out, cache.shared)
   }
   out.counter('ssr_renders_total', 'Renders started in the worker pool.', [[undefined, renders.total]])
   out.counter('ssr_render_errors_total', 'Renders that threw, rejected or returned an invalid result.', [[undefined, renders.errors]])
@@ -87,5 +108,7 @@ export function toPrometheus (snapshot: EngineSnapshot, latency: { render: Laten
   out.gauge('ssr_pool_queue_capacity', 'Renders that may wait before requests are shed (maxQueue).', [[undefined, pool.queueCapacity]])
   out.gauge('ssr_bundle_info', 'The loaded server bundle.', [[{ path: bundle.path, version: bundle.version }, 1]])
   out.gauge('ssr_bundle_loaded_timestamp_seconds', 'When the bundle was loaded.', [[undefined, Date.parse(bundle.loadedAt) / 1000]])
+  out.counter('ssr_bundle_reloads_total', 'Bundle reloads, by result: success (switched) or failure (the old bundle kept serving).',
+    [[{ result: 'success' }, bundle.reloads.succeeded], [{ result: 'failure' }, bundle.reloads.failed]])
   return out.toString()
 }

@@ -117,3 +117,42 @@ test('the installed mnemonist still keeps its least recent key where the tiers r
   lru.delete('b')
   t.equal(internals.K[internals.tail], 'c')
 })
+
+test('with stale windows a page outlives its TTL: found as stale, then in reserve, then dropped; only fresh ones are hits', async (t) => {
+  const time = clock()
+  const cache = new TieredCache({ ...roomy, staleWhileRevalidate: 10, staleIfError: 60 }, time.now)
+  cache.set(entry('a', 10, time.now() + 1_000))
+  t.equal(cache.get('a')?.freshness, 'fresh')
+  time.advance(1_000)
+  t.equal(cache.get('a')?.freshness, 'stale')
+  time.advance(10_000)
+  t.equal(cache.get('a')?.freshness, 'reserve')
+  time.advance(50_000)
+  t.equal(cache.get('a'), undefined, 'gone when both windows have passed')
+  t.match(cache.counters, { lookups: 4, hits: { hot: 1 }, misses: 3, expired: 1 })
+  t.equal(cache.stats().hot.entries, 0)
+})
+
+test('a stale page pushed out of hot moves to cold and is promoted back when found; an expired one is not kept', async (t) => {
+  const time = clock()
+  const cache = new TieredCache({ hotEntries: 1, coldEntries: 4, coldMaxBytes: 1 << 20, staleWhileRevalidate: 10 }, time.now)
+  cache.set(entry('a', 10, time.now() + 1_000))
+  cache.set(entry('b', 10, time.now() + 1_000))
+  time.advance(2_000)
+  cache.set(entry('c', 10, Infinity)) // b, stale, goes cold
+  t.same(cache.stats().cold.entries, 2)
+  const found = cache.get('b')
+  t.match(found, { tier: 'cold', freshness: 'stale' })
+  t.equal(cache.counters.promotions, 1)
+  t.equal(cache.get('b')?.tier, 'hot')
+  time.advance(10_000)
+  cache.set(entry('d', 10, Infinity)) // b, past its window now, is pushed out of hot and not kept
+  t.equal(cache.get('b'), undefined)
+})
+
+test('deleteWhere removes the pages a predicate selects from both tiers', async (t) => {
+  const cache = new TieredCache({ hotEntries: 2, coldEntries: 10, coldMaxBytes: 1 << 20 })
+  for (const key of ['v1-a', 'v1-b', 'v2-a', 'v1-c']) cache.set(entry(key))
+  t.equal(cache.deleteWhere((page) => page.key.startsWith('v1-')), 3)
+  t.equal(cache.get('v2-a')?.entry.key, 'v2-a')
+})

@@ -6,6 +6,18 @@ import { bundle, startApp } from './helpers/app'
 import { rejection, startEngine } from './helpers/engine'
 import { Gate } from './helpers/gate'
 
+/**
+ * Runs a script in a child process and waits for it to exit by itself. If a worker or a handle stayed alive it would
+ * never exit: the test runner's timeout catches that.
+ */
+async function runChild (script: string): Promise<{ code: number | null, out: string }> {
+  const child = spawn(process.execPath, ['-e', script], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (chunk) => { out += chunk })
+  const [code] = await once(child, 'exit')
+  return { code, out }
+}
+
 test('a process with the plugin registered exits by itself after app.close()', async (t) => {
   const script = `
     const Fastify = require('fastify')
@@ -19,11 +31,7 @@ test('a process with the plugin registered exits by itself after app.close()', a
       await app.close()
       console.log('closed')
     })`
-  // If a worker or a handle stayed alive the child would never exit: the test runner's timeout catches that.
-  const child = spawn(process.execPath, ['-e', script], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (chunk) => { out += chunk })
-  const [code] = await once(child, 'exit')
+  const { code, out } = await runChild(script)
   t.equal(code, 0)
   t.match(out, 'status 200')
   t.match(out, 'closed')
@@ -121,10 +129,7 @@ test('a process closing with a render stuck past closeTimeout answers it 503 and
       await closed
       console.log('closed')
     })`
-  const child = spawn(process.execPath, ['-e', script], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (chunk) => { out += chunk })
-  const [code] = await once(child, 'exit')
+  const { code, out } = await runChild(script)
   t.equal(code, 0)
   t.match(out, 'status 503 FST_SSR_CLOSING')
   t.match(out, 'closed')

@@ -1,6 +1,8 @@
 import { test } from 'tap'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+import { toPrometheus } from '../dist/prometheus.js'
 import { bundle, startApp } from './helpers/app'
+import { clock, LogWatch, rejection, startEngine } from './helpers/engine'
 
 interface Family { name: string, type: string, metrics: Array<{ value?: string, labels?: Record<string, string>, buckets?: Record<string, string>, count?: string, sum?: string }> }
 
@@ -17,10 +19,19 @@ test('GET /_ssr/metrics reports JSON whose values move with hits, misses, errors
 
   const empty = await read()
   t.match(empty, {
-    cache: { lookups: 0, hits: { hot: 0, cold: 0 }, misses: 0, hitRate: 0, entries: { hot: 0, cold: 0 } },
+    cache: {
+      lookups: 0,
+      hits: { hot: 0, cold: 0 },
+      misses: 0,
+      hitRate: 0,
+      entries: { hot: 0, cold: 0 },
+      stale: { revalidate: 0, error: 0 },
+      refreshes: 0,
+      refreshFailures: 0
+    },
     renders: { total: 0, errors: 0, timeouts: 0, rejected: 0, durationMs: { count: 0 } },
     pool: { threads: 1, queueCapacity: 0 },
-    bundle: { path: bundle('mixed.js') }
+    bundle: { path: bundle('mixed.js'), reloads: { succeeded: 0, failed: 0 } }
   })
   t.match(empty.bundle.version, /^[0-9a-f]{16}$/)
   t.ok(Date.parse(empty.bundle.loadedAt) > 0)
@@ -87,4 +98,31 @@ test('app.ssr.metrics() returns the same snapshot as the route', async (t) => {
   delete fromRoute.pool.utilization
   delete fromCode.pool.utilization
   t.same(fromRoute, fromCode)
+})
+
+test('stale pages served, refreshes and reloads are counted in JSON and in Prometheus', async (t) => {
+  const time = clock()
+  const log = new LogWatch()
+  const { engine } = await startEngine(t, { bundle: bundle('flaky.js'), cache: { ttl: 10, staleWhileRevalidate: 5, staleIfError: 60 } }, log.onLog, time.now)
+  await engine.serve('/flaky')
+  time.advance(11)
+  const refreshFailed = log.next((line) => line.message.startsWith('SSR background refresh failed'))
+  t.equal((await engine.serve('/flaky')).cache, 'STALE')
+  await refreshFailed
+  time.advance(10)
+  t.equal((await engine.serve('/flaky')).cache, 'STALE')
+  await engine.reload()
+  await rejection(t, engine.reload(bundle('does-not-exist.js')))
+
+  const snapshot = engine.snapshot()
+  t.match(snapshot.cache, { stale: { revalidate: 1, error: 1 }, refreshes: 1, refreshFailures: 1 })
+  t.match(snapshot.bundle, { reloads: { succeeded: 1, failed: 1 } })
+  const families = parsePrometheusTextFormat(toPrometheus(snapshot, engine.latency)) as Family[]
+  t.equal(sample(families, 'ssr_cache_stale_served_total', { reason: 'revalidate' }), 1)
+  t.equal(sample(families, 'ssr_cache_stale_served_total', { reason: 'error' }), 1)
+  t.equal(sample(families, 'ssr_cache_refreshes_total'), 1)
+  t.equal(sample(families, 'ssr_cache_refresh_failures_total'), 1)
+  t.equal(sample(families, 'ssr_bundle_reloads_total', { result: 'success' }), 1)
+  t.equal(sample(families, 'ssr_bundle_reloads_total', { result: 'failure' }), 1)
+  for (const family of families) if (family.type === 'COUNTER') t.match(family.name, /_total$/)
 })

@@ -5,6 +5,8 @@ import { normalizeOptions } from '../dist/options.js'
 import { bundle } from './helpers/app'
 
 const good = { bundle: bundle('rusty.js') }
+/** Looks like an ioredis client to validation, which is all these cases reach. */
+const fakeClient = { duplicate () {}, callBuffer () {}, status: 'ready' }
 
 // One case per message: the option named, and what was expected.
 const cases: Array<[string, unknown, RegExp]> = [
@@ -29,7 +31,23 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['cache.hotEntries zero', { ...good, cache: { hotEntries: 0 } }, /"cache.hotEntries": expected an integer from 1/],
   ['cache.coldMaxBytes negative', { ...good, cache: { coldMaxBytes: -1 } }, /"cache.coldMaxBytes": expected an integer from 0/],
   ['cache.ttl fractional', { ...good, cache: { ttl: 0.5 } }, /"cache.ttl": expected an integer from 0/],
-  ['cache.query not an array', { ...good, cache: { query: 'page' } }, /"cache.query": expected an array of parameter names/]
+  ['cache.query not an array', { ...good, cache: { query: 'page' } }, /"cache.query": expected an array of parameter names/],
+  ['cache.shared not an object', { ...good, cache: { shared: 'redis://:secret@host' } }, /"cache.shared": expected an object \{ redis, prefix\?, ttl\?, timeout\?, lockTtl\? \}, got a string$/],
+  ['cache.shared unknown key', { ...good, cache: { shared: { redis: 'redis://localhost', url: 'x' } } }, /"cache.shared.url": unknown option; expected one of redis, prefix, ttl, timeout, lockTtl/],
+  ['cache.shared.redis missing', { ...good, cache: { shared: {} } }, /"cache.shared.redis": expected an ioredis client or a redis:\/\/ or rediss:\/\/ URL, got undefined/],
+  ['cache.shared.redis another scheme', { ...good, cache: { shared: { redis: 'http://user:secret@host' } } }, /"cache.shared.redis": expected an ioredis client or a redis:\/\/ or rediss:\/\/ URL, got a string that is not one$/],
+  ['cache.shared.redis not a client', { ...good, cache: { shared: { redis: { get () {} } } } }, /"cache.shared.redis": expected an ioredis client or a redis:\/\/ or rediss:\/\/ URL, got object/],
+  ['cache.shared.redis a cluster', { ...good, cache: { shared: { redis: { ...fakeClient, isCluster: true } } } }, /"cache.shared.redis": Redis Cluster is not supported/],
+  ['cache.shared.redis with keyPrefix', { ...good, cache: { shared: { redis: { ...fakeClient, options: { keyPrefix: 'app:' } } } } }, /"cache.shared.redis": a client with keyPrefix is not supported; use cache.shared.prefix/],
+  ['cache.shared.prefix empty', { ...good, cache: { shared: { redis: 'redis://localhost', prefix: '' } } }, /"cache.shared.prefix": expected a non-empty string of at most 200 characters, got ""/],
+  ['cache.shared.ttl negative', { ...good, cache: { shared: { redis: 'redis://localhost', ttl: -1 } } }, /"cache.shared.ttl": expected an integer from 0/],
+  ['cache.shared.timeout zero', { ...good, cache: { shared: { redis: 'redis://localhost', timeout: 0 } } }, /"cache.shared.timeout": expected an integer from 1 to 60000, got 0/],
+  ['cache.shared.lockTtl fractional', { ...good, cache: { shared: { redis: 'redis://localhost', lockTtl: 1.5 } } }, /"cache.shared.lockTtl": expected an integer from 0 to 600000, got 1.5/],
+  ['cache.staleWhileRevalidate negative', { ...good, cache: { staleWhileRevalidate: -1 } }, /"cache.staleWhileRevalidate": expected an integer from 0 to \d+, got -1/],
+  ['cache.staleIfError fractional', { ...good, cache: { staleIfError: 1.5 } }, /"cache.staleIfError": expected an integer from 0 to \d+, got 1.5/],
+  ['maxRendersPerWorker zero', { ...good, maxRendersPerWorker: 0 }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got 0/],
+  ['maxRendersPerWorker string', { ...good, maxRendersPerWorker: '100' }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got "100"/],
+  ['watch not a boolean', { ...good, watch: 'yes' }, /"watch": expected true or false, got "yes"/]
 ]
 
 for (const [name, options, message] of cases) {
@@ -42,6 +60,7 @@ for (const [name, options, message] of cases) {
     t.equal(error?.code, 'FST_SSR_INVALID_OPTION')
     t.match(error?.message, message)
     t.equal(error instanceof TypeError, true)
+    t.notMatch(error?.message, 'secret', 'a password in a URL is never repeated')
   })
 }
 
@@ -52,9 +71,19 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.maxQueue, 512)
   t.equal(resolved.renderTimeout, 10_000)
   t.ok(resolved.threads >= 1)
-  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, query: null })
+  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null, shared: null })
+  t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
+  t.equal(resolved.watch, false)
   t.equal(normalizeOptions({ bundle: 'x.js', cache: false }).cache, null)
   t.same([...(normalizeOptions({ bundle: 'x.js', cache: { query: ['page'] } }).cache?.query ?? [])], ['page'])
+})
+
+test('cache.shared defaults: prefix ssr:, the cache TTL, 200 ms calls, a 2 s lock', async (t) => {
+  const resolved = normalizeOptions({ bundle: 'x.js', cache: { ttl: 60, shared: { redis: 'rediss://cache.internal:6380' } } })
+  t.same(resolved.cache?.shared, { redis: 'rediss://cache.internal:6380', prefix: 'ssr:', ttl: 60, timeout: 200, lockTtl: 2000 })
+  const own = normalizeOptions({ bundle: 'x.js', cache: { shared: { redis: fakeClient, prefix: 'shop:', ttl: 0, timeout: 50, lockTtl: 0 } } })
+  t.same(own.cache?.shared, { redis: fakeClient, prefix: 'shop:', ttl: 0, timeout: 50, lockTtl: 0 })
+  t.equal(own.cache?.shared?.redis, fakeClient, 'the client itself, not a copy')
 })
 
 test('a non-object options value is refused by name', async (t) => {

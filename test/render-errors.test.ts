@@ -60,3 +60,15 @@ test('results that could split or corrupt a response fail with FST_SSR_INVALID_R
   t.equal(ok.headers.get('x-multi'), 'a, b', 'arrays become repeated headers')
   t.equal(ok.headers.get('x-upper'), '7', 'names are lower-cased, numbers stringified')
 })
+
+test('data that cannot be cloned to a worker is a coded 500, not a crash, and the pool keeps serving', async (t) => {
+  const { app } = await startApp(t, { bundle: bundle('throws.js') })
+  const error = await app.ssr.render('/fine', { callback: () => 1 }, { cache: false }).catch((err: Error & { code: string }) => err)
+  t.equal((error as { code: string }).code, 'FST_SSR_INVALID_DATA')
+  t.equal((error as { statusCode: number }).statusCode, 500)
+  t.match(((error as Error).cause as Error).name, 'DataCloneError')
+  const { renders } = app.ssr.metrics()
+  t.equal(renders.crashes, 0)
+  t.equal(renders.errors, 1)
+  t.equal((await app.ssr.render('/fine')).status, 200)
+})

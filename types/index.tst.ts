@@ -1,6 +1,9 @@
 import Fastify, { type FastifyReply } from 'fastify'
 import { expect, test } from 'tstyche'
-import ssrPlugin, { errors, ssrPlugin as named, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult } from 'fastify-ssr-engine'
+import ssrPlugin, {
+  errors, ssrPlugin as named, type SsrBundleInfo, type SsrMetrics, type SsrNamespace, type SsrOptions, type SsrRenderResult,
+  type SsrSharedCacheOptions, type SsrSharedInvalidation, type SsrSharedTier
+} from 'fastify-ssr-engine'
 
 test('the default and named exports are the same plugin', () => {
   expect(named).type.toBe(ssrPlugin)
@@ -60,4 +63,49 @@ test('metrics and purge options, and the metrics snapshot', async () => {
   expect(app.register(ssrPlugin, { bundle: 'x.js', purge: {} })).type.toRaiseError()
   expect(app.ssr.metrics().renders.total).type.toBe<number>()
   expect(app.ssr.metrics().cache).type.toBe<SsrMetrics['cache']>()
+})
+
+test('cache.shared takes an ioredis client or a URL; app.ssr.shared reports and emits', async () => {
+  const { Redis } = await import('ioredis')
+  const app = Fastify()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', cache: { shared: { redis: 'redis://127.0.0.1:6379' } } })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, {
+    bundle: 'x.js',
+    cache: { ttl: 60, shared: { redis: new Redis(), prefix: 'shop:', ttl: 600, timeout: 100, lockTtl: 0 } }
+  })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', cache: { shared: {} } })).type.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', cache: { shared: { redis: 6379 } } })).type.toRaiseError()
+  expect<SsrSharedCacheOptions['lockTtl']>().type.toBe<number | undefined>()
+
+  expect(app.ssr.shared).type.toBe<SsrSharedTier | null>()
+  const shared = app.ssr.shared
+  if (shared !== null) {
+    expect(shared.connected).type.toBe<boolean>()
+    expect(shared.on('up', () => {})).type.toBe<SsrSharedTier>()
+    shared.on('invalidation', (event) => {
+      expect(event).type.toBe<SsrSharedInvalidation>()
+      expect(event.type).type.toBe<'key' | 'prefix' | 'clear'>()
+      expect(event.remote).type.toBe<boolean>()
+    })
+    expect(shared.on('resync', (event: string) => event)).type.toRaiseError()
+  }
+  expect(app.ssr.metrics().cache?.shared?.errors.timeouts).type.toBe<number | undefined>()
+})
+
+test('stale windows, recycling and watch are options; reload() resolves the new bundle', async () => {
+  const app = Fastify()
+  expect(app.register(ssrPlugin, {
+    bundle: 'x.js',
+    maxRendersPerWorker: 10_000,
+    watch: true,
+    cache: { ttl: 60, staleWhileRevalidate: 30, staleIfError: 86_400 }
+  })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', watch: 'yes' })).type.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.js', cache: { staleIfError: '1d' } })).type.toRaiseError()
+  expect(app.ssr.reload()).type.toBe<Promise<SsrBundleInfo>>()
+  expect(app.ssr.reload('./dist/server.next.js')).type.toBe<Promise<SsrBundleInfo>>()
+  expect(app.ssr.reload(42)).type.toRaiseError()
+  expect((await app.ssr.reload()).version).type.toBe<string>()
+  expect(app.ssr.metrics().cache?.stale.revalidate).type.toBe<number | undefined>()
+  expect(app.ssr.metrics().bundle.reloads).type.toBe<{ succeeded: number, failed: number }>()
 })

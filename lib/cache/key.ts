@@ -87,3 +87,22 @@ export function pageKey (version: string, url: string, data: unknown): string {
 export function customKey (version: string, key: string): string {
   return `${version}\u0000custom\u0000${key}`
 }
+
+/**
+ * A key without its bundle version: what names the same page in every version, so an invalidation reaches the
+ * copies other versions made (a rolling deploy, a rollback). Keys always start with the version and a NUL.
+ */
+export function versionlessKey (key: string): { version: string, rest: string } {
+  const end = key.indexOf('\u0000')
+  return { version: key.slice(0, end), rest: key.slice(end + 1) }
+}
+
+/** The key of `rest` (see versionlessKey) in this bundle version. */
+export function withVersion (version: string, rest: string): string {
+  return `${version}\u0000${rest}`
+}
+
+/** Whether a key (derived or route-supplied) belongs to the bundle `version`; a reload drops the others. */
+export function isKeyOfVersion (key: string, version: string): boolean {
+  return key.startsWith(`${version}\u0000`)
+}

@@ -1,14 +1,22 @@
 import LRUMapWithDelete from 'mnemonist/lru-map-with-delete'
 import { compactForCold, expandForHot, type CacheEntry } from './entry'
+import { freshness, type Freshness, type StaleWindows } from './freshness'
 
 export type { CacheEntry } from './entry'
 
 export type Tier = 'hot' | 'cold'
 
-export interface TierLimits {
+export interface TierLimits extends StaleWindows {
   hotEntries: number
   coldEntries: number
   coldMaxBytes: number
+}
+
+/** A page found by a lookup; only `fresh` ones count as hits. */
+export interface Found {
+  entry: CacheEntry
+  tier: Tier
+  freshness: Exclude<Freshness, 'expired'>
 }
 
 export interface CacheCounters {
@@ -39,6 +47,7 @@ export class TieredCache {
   readonly #cold: LRUMapWithDelete<string, CacheEntry> | null
   readonly #coldMaxBytes: number
   readonly #now: () => number
+  readonly #windows: StaleWindows
   #coldBytes = 0
   #hotBytes = 0
   readonly counters: CacheCounters = {
@@ -56,6 +65,7 @@ export class TieredCache {
     this.#cold = limits.coldEntries > 0 ? new LRUMapWithDelete(limits.coldEntries) : null
     this.#coldMaxBytes = limits.coldMaxBytes
     this.#now = now
+    this.#windows = { staleWhileRevalidate: limits.staleWhileRevalidate, staleIfError: limits.staleIfError }
   }
 
   /** Largest page worth storing (in its cold form): one that could never fit the cold tier would only churn hot. */
@@ -63,26 +73,29 @@ export class TieredCache {
     return this.#coldMaxBytes
   }
 
-  get (key: string): { entry: CacheEntry, tier: Tier } | undefined {
+  /**
+   * The page under `key` while it may still be served: fresh (a hit), or past its TTL but within a stale window (a
+   * miss the caller may answer from it, see freshness.ts). A page past every window is dropped.
+   */
+  get (key: string): Found | undefined {
     this.counters.lookups++
     const hot = this.#hot.get(key)
     if (hot !== undefined) {
-      if (this.#isFresh(hot)) {
-        this.counters.hits.hot++
-        return { entry: hot, tier: 'hot' }
-      }
+      const state = this.#freshness(hot)
+      if (state !== 'expired') return this.#found(hot, 'hot', state)
       this.#deleteHot(key, hot)
       this.counters.expired++
     } else {
       const cold = this.#cold?.peek(key)
       if (cold !== undefined) {
         this.#deleteCold(key, cold)
-        if (this.#isFresh(cold)) {
-          this.counters.hits.cold++
+        const state = this.#freshness(cold)
+        if (state !== 'expired') {
+          // A stale page is promoted too: it is about to be served, and the hot tier holds pages ready to send.
           this.counters.promotions++
           const ready = expandForHot(cold)
           this.#putHot(ready)
-          return { entry: ready, tier: 'cold' }
+          return this.#found(ready, 'cold', state)
         }
         this.counters.expired++
       }
@@ -107,11 +120,16 @@ export class TieredCache {
 
   /** Removes every page whose URL starts with `prefix`; returns how many. */
   deletePrefix (prefix: string): number {
+    return this.deleteWhere((entry) => entry.url.startsWith(prefix))
+  }
+
+  /** Removes every page the predicate selects, from both tiers; returns how many. */
+  deleteWhere (selects: (entry: CacheEntry) => boolean): number {
     let removed = 0
     for (const tier of [this.#hot, this.#cold]) {
       if (tier === null) continue
       const doomed: string[] = []
-      for (const [key, entry] of tier) if (entry.url.startsWith(prefix)) doomed.push(key)
+      for (const [key, entry] of tier) if (selects(entry)) doomed.push(key)
       for (const key of doomed) if (this.delete(key)) removed++
     }
     return removed
@@ -133,8 +151,14 @@ export class TieredCache {
     }
   }
 
-  #isFresh (entry: CacheEntry): boolean {
-    return entry.expiresAt > this.#now()
+  #freshness (entry: CacheEntry): Freshness {
+    return freshness(entry.expiresAt, this.#now(), this.#windows)
+  }
+
+  #found (entry: CacheEntry, tier: Tier, state: Found['freshness']): Found {
+    if (state === 'fresh') this.counters.hits[tier]++
+    else this.counters.misses++
+    return { entry, tier, freshness: state }
   }
 
   #putHot (entry: CacheEntry): void {
@@ -144,7 +168,7 @@ export class TieredCache {
     this.#hotBytes -= evicted.value.bytes
     if (evicted.evicted) {
       this.counters.evictions.hot++
-      if (this.#isFresh(evicted.value)) this.#putCold(compactForCold(evicted.value))
+      if (this.#freshness(evicted.value) !== 'expired') this.#putCold(compactForCold(evicted.value))
     }
   }
 

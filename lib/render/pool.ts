@@ -3,10 +3,13 @@ import { Piscina } from 'piscina'
 import {
   isTaskStarted, sharedClock, type PostedTask, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData
 } from './protocol'
+import { Recycler, renderTag } from './recycle'
 
-export interface PoolOptions extends WorkerData {
+export interface PoolOptions extends Omit<WorkerData, 'retireChannel'> {
   threads: number
   maxHeapMb: number | null
+  /** Renders after which a worker is replaced (see recycle.ts); null never replaces a working one. */
+  maxRendersPerWorker?: number | null
 }
 
 /** Timing of one render that reached a worker: queue wait and time in the worker, in milliseconds. */
@@ -61,6 +64,9 @@ export class PoolError extends Error {
 export class RenderPool {
   readonly #piscina: Piscina<PostedTask, TaskReply>
   readonly #tasks = new Map<number, Tracked>()
+  readonly #recycler: Recycler | null
+  /** Resolved when the last task settles: see drain(). */
+  readonly #drained: Array<() => void> = []
   #lastId = 0
   #recentWaitMs: number | null = null
   #restarts = 0
@@ -70,23 +76,30 @@ export class RenderPool {
 
   constructor (options: PoolOptions, onWorkerError: (error: unknown) => void, observe: (timing: RenderTiming) => void = () => {}) {
     this.#observe = observe
+    const recycler = options.maxRendersPerWorker == null
+      ? null
+      : new Recycler(options.threads, options.maxRendersPerWorker, () => this.#piscina.threads.map((worker) => worker.threadId))
+    this.#recycler = recycler
+    const threads = recycler?.threads ?? options.threads
     const workerData: WorkerData = {
       bundlePath: options.bundlePath,
       source: options.source,
       renderFunction: options.renderFunction,
       globals: options.globals,
       cachedData: options.cachedData,
-      compression: options.compression
+      compression: options.compression,
+      retireChannel: recycler?.channelName ?? null
     }
     this.#piscina = new Piscina({
       filename: join(__dirname, 'worker.js'),
-      minThreads: options.threads,
-      maxThreads: options.threads,
+      minThreads: threads,
+      maxThreads: threads,
       idleTimeout: Infinity,
       // Workers run a normal event loop between tasks, so a bundle's timers fire as they would in a browser.
       atomics: 'disabled',
       recordTiming: true,
       workerData,
+      ...(recycler === null ? {} : { loadBalancer: recycler.balancer }),
       ...(options.maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } })
     })
     // Counted as a worker goes (crash, deadline, heap limit) rather than as its replacement arrives, so the count is
@@ -133,8 +146,10 @@ export class RenderPool {
     cancel?.addEventListener('abort', onCancel, { once: true })
     this.#tasks.set(id, tracked)
     try {
-      const { outcome, startedAt, renderMs } = await this.#piscina.run({ ...task, id }, { signal: controller.signal })
+      const posted: PostedTask = task.kind === 'render' ? { ...task, id, ...renderTag } : { ...task, id }
+      const { outcome, startedAt, renderMs, threadId } = await this.#piscina.run(posted, { signal: controller.signal })
       if (task.kind === 'render') {
+        this.#recycler?.replied(threadId)
         this.#recordWait(startedAt - tracked.queuedAt)
         this.#observe({ queueWaitMs: Math.max(0, startedAt - tracked.queuedAt), renderMs })
       }
@@ -147,7 +162,14 @@ export class RenderPool {
       this.#tasks.delete(id)
       deadline.removeEventListener('abort', onDeadline)
       cancel?.removeEventListener('abort', onCancel)
+      if (this.#tasks.size === 0) for (const resolve of this.#drained.splice(0)) resolve()
     }
+  }
+
+  /** Resolves once no task is running or queued; each is bounded by its deadline. Used before retiring a pool. */
+  async drain (): Promise<void> {
+    if (this.#tasks.size === 0) return
+    await new Promise<void>((resolve) => this.#drained.push(resolve))
   }
 
   #recordWait (ms: number): void {
@@ -175,6 +197,7 @@ export class RenderPool {
   async destroy (): Promise<void> {
     this.#closed = true
     await this.#piscina.destroy()
+    this.#recycler?.close()
   }
 }
 

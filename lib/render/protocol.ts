@@ -21,6 +21,8 @@ export interface WorkerData {
   globals: Record<string, unknown>
   /** V8 code cache made by the main thread's syntax check, so workers skip most of the compile. */
   cachedData: Uint8Array | null
+  /** BroadcastChannel on which the pool orders a worker that rendered its share to exit; null without recycling. */
+  retireChannel: string | null
 }
 
 export type RenderTask =
@@ -76,11 +78,13 @@ export interface RenderFailure {
 export type RenderOutcome = RenderSuccess | RenderFailure
 
 /**
- * A worker's reply to a task: the outcome, when the worker took the task off the queue (`sharedClock`), and how
- * many milliseconds the task took in the worker.
+ * A worker's reply to a task: the outcome, when the worker took the task off the queue (`sharedClock`), how many
+ * milliseconds the task took in the worker, and which worker it was.
  */
 export interface TaskReply {
   outcome: RenderOutcome
   startedAt: number
   renderMs: number
+  /** The worker that ran the task; recycling counts its renders by it. */
+  threadId: number
 }

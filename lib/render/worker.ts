@@ -1,11 +1,16 @@
-import { parentPort } from 'node:worker_threads'
+import { parentPort, threadId } from 'node:worker_threads'
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
 import { encodeBodies } from './encode'
 import { sharedClock, type PostedTask, type RenderOutcome, type TaskReply, type TaskStarted, type WorkerData } from './protocol'
+import { listenForRetirement } from './recycle'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
-const { bundlePath, source, renderFunction, globals, cachedData, compression } = workerData as WorkerData
+const { bundlePath, source, renderFunction, globals, cachedData, compression, retireChannel } = workerData as WorkerData
+
+// The order comes only after this worker's last reply reached the pool, so exiting loses nothing; piscina replaces
+// the worker (see recycle.ts).
+if (retireChannel !== null) listenForRetirement(retireChannel, () => process.exit(0))
 
 let sandbox: Sandbox | null = null
 let loadError: RenderOutcome | null = null
@@ -39,7 +44,7 @@ export default async function run (task: PostedTask): Promise<TaskReply> {
   const startedAt = sharedClock()
   if (task.kind === 'render') parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
   const outcome = await perform(task)
-  return transfer({ outcome, startedAt, renderMs: sharedClock() - startedAt })
+  return transfer({ outcome, startedAt, renderMs: sharedClock() - startedAt, threadId })
 }
 
 /** Hands the page's bodies to the main thread without copying them: their memory moves with the message. */

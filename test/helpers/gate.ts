@@ -4,24 +4,27 @@
  */
 export class Gate {
   readonly #channel = new BroadcastChannel('ssr-gate')
-  readonly #started = new Set<string>()
-  readonly #waiting = new Map<string, Array<() => void>>()
+  /** Renders started so far, per URL. */
+  readonly #started = new Map<string, number>()
+  readonly #waiting = new Map<string, Array<{ times: number, resolve: () => void }>>()
 
   constructor () {
     this.#channel.onmessage = (event: MessageEvent) => {
       const url = (event.data as { started?: unknown }).started
       if (typeof url !== 'string') return
-      this.#started.add(url)
-      for (const resolve of this.#waiting.get(url) ?? []) resolve()
-      this.#waiting.delete(url)
+      const count = (this.#started.get(url) ?? 0) + 1
+      this.#started.set(url, count)
+      const waiters = this.#waiting.get(url) ?? []
+      for (const waiter of waiters) if (waiter.times <= count) waiter.resolve()
+      this.#waiting.set(url, waiters.filter((waiter) => waiter.times > count))
     }
   }
 
-  /** Resolves once a worker has started rendering `url` (at once if it already has). */
-  async started (url: string): Promise<void> {
-    if (this.#started.has(url)) return
+  /** Resolves once workers have started rendering `url` `times` times (at once if they already have). */
+  async started (url: string, times = 1): Promise<void> {
+    if ((this.#started.get(url) ?? 0) >= times) return
     await new Promise<void>((resolve) => {
-      this.#waiting.set(url, [...(this.#waiting.get(url) ?? []), resolve])
+      this.#waiting.set(url, [...(this.#waiting.get(url) ?? []), { times, resolve }])
     })
   }
 

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { FST_SSR_BUNDLE_LOAD } from './errors'
+import type { ResolvedOptions } from './options'
+import { RenderPool, type RenderTiming } from './render/pool'
+import { compileBundle } from './render/sandbox'
+
+/** A server bundle read and checked in the main thread, before any worker runs it. */
+export interface BundleSource {
+  path: string
+  source: string
+  /** V8 code cache from the syntax check, handed to the workers. */
+  cachedData: Buffer
+  /** Content hash of the source; part of every cache key. */
+  version: string
+}
+
+/** A bundle running in a pool of its own. */
+export interface LoadedBundle {
+  path: string
+  version: string
+  loadedAt: Date
+  pool: RenderPool
+}
+
+/** What the pool reports to the engine, whichever bundle it runs. */
+export interface PoolEvents {
+  onWorkerError (error: unknown): void
+  onTiming (timing: RenderTiming): void
+}
+
+/** Reads the bundle, checks its syntax and hashes it. Throws FST_SSR_BUNDLE_LOAD naming the path and cause. */
+export async function readBundle (path: string): Promise<BundleSource> {
+  try {
+    const source = await readFile(path, 'utf8')
+    const cachedData = compileBundle(source, path)
+    return { path, source, cachedData, version: createHash('sha256').update(source).digest('hex').slice(0, 16) }
+  } catch (error) {
+    throw new FST_SSR_BUNDLE_LOAD(path, (error as Error).message, { cause: error })
+  }
+}
+
+/**
+ * Starts a pool on the bundle and waits until a worker has loaded it and found its render function (a `check` task).
+ * On failure the pool is destroyed and FST_SSR_BUNDLE_LOAD thrown: nothing is left running.
+ */
+export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: PoolEvents): Promise<LoadedBundle> {
+  const pool = new RenderPool({
+    bundlePath: bundle.path,
+    source: bundle.source,
+    cachedData: bundle.cachedData,
+    renderFunction: options.renderFunction,
+    globals: options.globals,
+    threads: options.threads,
+    maxHeapMb: options.maxHeapMb,
+    maxRendersPerWorker: options.maxRendersPerWorker,
+    compression: options.compression
+  }, events.onWorkerError, events.onTiming)
+  let outcome
+  try {
+    // A worker's start-up is not a render, but it needs a bound: ten render deadlines.
+    outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.renderTimeout * 10) })
+  } catch (error) {
+    await pool.destroy()
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, `the worker could not start (${describeCause(error)})`, { cause: error })
+  }
+  if (!outcome.ok) {
+    await pool.destroy()
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, outcome.message)
+  }
+  return { path: bundle.path, version: bundle.version, loadedAt: new Date(), pool }
+}
+
+function describeCause (error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
