@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 
 /**
  * The two connections of the shared tier: commands, and a subscriber (a Redis connection that subscribes can run
@@ -23,7 +23,9 @@ export function openConnections (redis: Redis | string): SharedConnections {
   if (typeof redis !== 'string') {
     return { command: redis, subscriber: redis.duplicate(subscriberOptions), ownsCommand: false }
   }
-  const command = new Redis(redis, {
+  // Loaded here, not at the top: ioredis costs about 19 MiB of memory, which only users of the shared tier should pay.
+  const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis')
+  const command = new RedisClient(redis, {
     lazyConnect: true,
     retryStrategy,
     // A call made while Redis is away fails at once instead of queueing behind the outage (and holding memory); a
