@@ -38,7 +38,7 @@ import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sam
 import { pageUrl } from './lib/page.mjs'
 import { summarizeProfile } from './lib/profile.mjs'
 import { startServer } from './lib/processes.mjs'
-import { flagsFor, readSettings, writeResultsJson, writeResultsSection } from './lib/report.mjs'
+import { flagsFor, readSettings, writeResultsJson, writeResultsSection, reportWritten, runMain } from './lib/report.mjs'
 import {
   formatInt, formatMs, formatPercent, formatRatio, judgeTarget, markdownTable, median, round, spread, textTable
 } from './lib/stats.mjs'
@@ -316,14 +316,10 @@ async function main () {
 
     console.log('\n' + textTable(tableHeader, tableRows(summary)) + '\n')
     for (const target of judged) console.log(target.text.replace(/\*\*/g, ''))
-    for (const flag of flags) console.log(`NOT A RESULT: ${flag}`)
-    console.log(`\nwrote ${relative(root, jsonPath)} and ${relative(root, mdPath)}`)
+    reportWritten(flags, [jsonPath, mdPath])
   } finally {
     await build.cleanup()
   }
 }
 
-main().catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+runMain(main)

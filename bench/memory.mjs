@@ -19,18 +19,14 @@
 // Writes: bench/results.json (key "memory") and the memory section of bench/RESULTS.md.
 
 import os from 'node:os'
-import { relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { prepareBuild } from './lib/build.mjs'
 import { checkResponse } from './lib/check.mjs'
 import { chooseFixedCountGenerator, errorCount, runLoad } from './lib/loadgen.mjs'
 import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sampleCpuBusy } from './lib/machine.mjs'
 import { pageUrl } from './lib/page.mjs'
 import { startServer } from './lib/processes.mjs'
-import { flagsFor, readSettings, writeResultsJson, writeResultsSection } from './lib/report.mjs'
+import { flagsFor, readSettings, writeResultsJson, writeResultsSection, reportWritten, runMain } from './lib/report.mjs'
 import { formatInt, formatMiB, markdownTable, textTable } from './lib/stats.mjs'
-
-const root = fileURLToPath(new URL('../', import.meta.url))
 
 function log (line = '') {
   process.stderr.write(line + '\n')
@@ -167,14 +163,10 @@ async function main () {
     const mdPath = await writeResultsSection('memory', { date, flags }, body)
     console.log('\n' + textTable(tableHeader, tableRows(rows)) + '\n')
     for (const line of lines) console.log(line)
-    for (const flag of flags) console.log(`NOT A RESULT: ${flag}`)
-    console.log(`\nwrote ${relative(root, jsonPath)} and ${relative(root, mdPath)}`)
+    reportWritten(flags, [jsonPath, mdPath])
   } finally {
     await build.cleanup()
   }
 }
 
-main().catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+runMain(main)

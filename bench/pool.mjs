@@ -34,7 +34,7 @@ import { prepareBuild } from './lib/build.mjs'
 import { busyThreshold, describeMachine, machineLine, sampleCpuBusy } from './lib/machine.mjs'
 import { pageUrl } from './lib/page.mjs'
 import { summarizeProfile } from './lib/profile.mjs'
-import { flagsFor, readSettings, writeResultsJson, writeResultsSection } from './lib/report.mjs'
+import { flagsFor, readSettings, writeResultsJson, writeResultsSection, reportWritten, runMain } from './lib/report.mjs'
 import {
   formatInt, formatMs, formatPercent, formatRatio, judgeTarget, markdownTable, median, round, spread, textTable
 } from './lib/stats.mjs'
@@ -277,14 +277,10 @@ async function main () {
     console.log('\n' + textTable(tableHeader, tableRows(summary)) + '\n')
     console.log(`pool's added latency per render: ${formatMs(addedLatencyMs)}`)
     for (const target of targets) console.log(target.text.replace(/\*\*/g, ''))
-    for (const flag of flags) console.log(`NOT A RESULT: ${flag}`)
-    console.log(`\nwrote ${relative(root, jsonPath)} and ${relative(root, mdPath)}`)
+    reportWritten(flags, [jsonPath, mdPath])
   } finally {
     await build.cleanup()
   }
 }
 
-main().catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+runMain(main)

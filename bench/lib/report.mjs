@@ -6,6 +6,7 @@
 
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
+import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const resultsJson = fileURLToPath(new URL('../results.json', import.meta.url))
@@ -108,4 +109,19 @@ export function flagsFor ({ changed, busyBefore, busyAfter, busyThreshold, extra
 
 function pct (value) {
   return value === null ? 'n/a' : `${Math.round(value * 100)}%`
+}
+
+/** Ends a run's console output: the reasons its figures are not a result, if any, and where they were written. */
+export function reportWritten (flags, paths) {
+  for (const flag of flags) console.log(`NOT A RESULT: ${flag}`)
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  console.log(`\nwrote ${paths.map((path) => relative(root, path)).join(' and ')}`)
+}
+
+/** Runs a benchmark's main function; a failure is printed and sets a non-zero exit code. */
+export function runMain (main) {
+  main().catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
 }
