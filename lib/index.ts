@@ -113,18 +113,29 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   fastify.decorateReply('ssr', function ssr (this: FastifyReply, url?: string, data?: unknown, callOptions?: SsrRenderOptions) {
     const reply = this
     const target = url ?? reply.request.url
-    // A client that leaves stops waiting; the render is cancelled once no one waits for it.
-    const gone = new AbortController()
-    const onClose = (): void => { if (!reply.raw.writableFinished) gone.abort(new Error('client closed the connection')) }
-    reply.raw.once('close', onClose)
-    const call: RenderCallOptions = { ...callOptions, signal: gone.signal }
+    // A client that leaves stops waiting; the render is cancelled once no one waits for it. The signal is made only
+    // when the engine asks for it (a miss or a bypass): a cache hit, the common case, pays for no listener.
+    let gone: AbortController | undefined
+    const onClose = (): void => { if (!reply.raw.writableFinished) gone?.abort(new Error('client closed the connection')) }
+    const call: RenderCallOptions = {
+      ...callOptions,
+      get signal () {
+        if (gone === undefined) {
+          gone = new AbortController()
+          // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
+          if (reply.raw.destroyed || reply.request.raw.destroyed) onClose()
+          else reply.raw.once('close', onClose)
+        }
+        return gone.signal
+      }
+    }
     engine.serve(target, data, call).then((page) => {
       reply.raw.off('close', onClose)
       if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)
     }, (error: unknown) => {
       reply.raw.off('close', onClose)
-      if (gone.signal.aborted) return
+      if (gone?.signal.aborted === true) return
       if (engine.closing) closeConnectionAfter(reply)
       sendFailure(reply, error, target)
     })
