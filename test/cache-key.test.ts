@@ -58,3 +58,25 @@ test('page keys hold the version, URL and data in full; route keys cannot collid
   t.not(customKey('v1', pageKey('v1', '/a', undefined)), pageKey('v1', '/a', undefined))
   t.not(pageKey('v1', '/a\u0000b', 'c'), pageKey('v1', '/a', 'b\u0000c'))
 })
+
+test('deeply frozen data is serialized once and remembered; anything that can still change is not', async (t) => {
+  const catalog = Object.freeze([Object.freeze({ id: 1, tags: Object.freeze(['a']) }), Object.freeze({ id: 2, tags: Object.freeze([]) })])
+  const first = canonicalData({ catalog })
+  t.equal(canonicalData({ catalog }), first, 'the same frozen catalog gives the same form')
+  t.equal(canonicalData({ catalog: [{ id: 1, tags: ['a'] }, { id: 2, tags: [] }] }), first, 'and equal unfrozen data matches it')
+
+  const inner = { name: 'a' }
+  const shallow = Object.freeze({ inner })
+  const before = canonicalData(shallow)
+  inner.name = 'b'
+  t.not(canonicalData(shallow), before, 'a frozen object over a mutable child is serialized afresh')
+
+  let count = 0
+  const withGetter = Object.freeze(Object.defineProperty({}, 'n', { enumerable: true, get: () => ++count }))
+  t.not(canonicalData(withGetter), canonicalData(withGetter), 'a getter may answer differently, so it is never remembered')
+
+  const dates = Object.freeze({ when: new Date(0) })
+  const dateForm = canonicalData(dates)
+  dates.when.setTime(1000)
+  t.not(canonicalData(dates), dateForm, 'a Date changes inside even when its holder is frozen')
+})

@@ -39,7 +39,32 @@ export class UnkeyableDataError extends TypeError {}
  * sorted (`{a,b}` equals `{b,a}`), everything else keeps its order, and every value is type-tagged so that
  * `"1"` and `1`, or `{a:'1,b'}` and `{a:'1',b:''}`, never collide.
  */
-export function canonicalData (value: unknown, ancestors: object[] = []): string {
+export function canonicalData (value: unknown): string {
+  const walk = { ancestors: [] as object[], mutable: false }
+  return canonical(value, walk)
+}
+
+/**
+ * Canonical forms of deeply frozen arrays and plain objects, remembered: such data cannot change, and routes that
+ * pass the same frozen catalog on every request would otherwise re-serialize it on every cache hit.
+ */
+const frozenForms = new WeakMap<object, string>()
+
+interface Walk {
+  ancestors: object[]
+  /** Set when anything below the node being serialized could still change. */
+  mutable: boolean
+}
+
+/** Frozen, and every own property a plain value (a getter could answer differently next time). */
+function isImmutable (value: object): boolean {
+  if (!Object.isFrozen(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false
+  return Object.values(Object.getOwnPropertyDescriptors(value)).every((descriptor) => 'value' in descriptor)
+}
+
+function canonical (value: unknown, walk: Walk): string {
   switch (typeof value) {
     case 'undefined': return 'u'
     case 'boolean': return value ? 't' : 'f'
@@ -50,32 +75,49 @@ export function canonicalData (value: unknown, ancestors: object[] = []): string
     default: throw new UnkeyableDataError(`data holds a ${typeof value}, which cannot be cloned or keyed`)
   }
   if (value === null) return 'null'
-  if (ancestors.includes(value)) throw new UnkeyableDataError('data contains a cycle')
-  ancestors.push(value)
+  const remembered = frozenForms.get(value)
+  if (remembered !== undefined) return remembered
+  if (walk.ancestors.includes(value)) throw new UnkeyableDataError('data contains a cycle')
+  const outerMutable = walk.mutable
+  walk.mutable = false
+  walk.ancestors.push(value)
   try {
-    if (Array.isArray(value)) {
-      const items: string[] = []
-      for (let i = 0; i < value.length; i++) items.push(canonicalData(value[i], ancestors))
-      return `[${items.join(',')}]`
+    const form = serialize(value, walk)
+    if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
+      if (!walk.mutable && isImmutable(value)) frozenForms.set(value, form)
+      else walk.mutable = true
+    } else {
+      // Dates, Maps, Sets and buffers change inside even when frozen.
+      walk.mutable = true
     }
-    if (value instanceof Date) return `D${value.getTime()}`
-    if (value instanceof RegExp) return `R${String(value)}`
-    if (value instanceof Map) {
-      return `M{${[...value].map(([k, v]) => `${canonicalData(k, ancestors)}:${canonicalData(v, ancestors)}`).join(',')}}`
-    }
-    if (value instanceof Set) return `S{${[...value].map((v) => canonicalData(v, ancestors)).join(',')}}`
-    if (ArrayBuffer.isView(value)) {
-      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-      return `V${value.constructor.name}:${bytes.toString('base64')}`
-    }
-    if (value instanceof ArrayBuffer) return `A${Buffer.from(value).toString('base64')}`
-    // Structured cloning keeps own enumerable string keys of any other object, so that is what is keyed.
-    const record = value as Record<string, unknown>
-    const fields = Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${canonicalData(record[key], ancestors)}`)
-    return `{${fields.join(',')}}`
+    return form
   } finally {
-    ancestors.pop()
+    walk.ancestors.pop()
+    walk.mutable = walk.mutable || outerMutable
   }
+}
+
+function serialize (value: object, walk: Walk): string {
+  if (Array.isArray(value)) {
+    const items: string[] = []
+    for (let i = 0; i < value.length; i++) items.push(canonical(value[i], walk))
+    return `[${items.join(',')}]`
+  }
+  if (value instanceof Date) return `D${value.getTime()}`
+  if (value instanceof RegExp) return `R${String(value)}`
+  if (value instanceof Map) {
+    return `M{${[...value].map(([k, v]) => `${canonical(k, walk)}:${canonical(v, walk)}`).join(',')}}`
+  }
+  if (value instanceof Set) return `S{${[...value].map((v) => canonical(v, walk)).join(',')}}`
+  if (ArrayBuffer.isView(value)) {
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    return `V${value.constructor.name}:${bytes.toString('base64')}`
+  }
+  if (value instanceof ArrayBuffer) return `A${Buffer.from(value).toString('base64')}`
+  // Structured cloning keeps own enumerable string keys of any other object, so that is what is keyed.
+  const record = value as Record<string, unknown>
+  const fields = Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${canonical(record[key], walk)}`)
+  return `{${fields.join(',')}}`
 }
 
 /** A key derived from the page's inputs. */
