@@ -58,8 +58,8 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
   }, events.onWorkerError, events.onTiming)
   let outcome
   try {
-    // A worker's start-up is not a render, but it needs a bound: ten render deadlines.
-    outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.renderTimeout * 10) })
+    // A worker's start-up is not a render: it has a bound of its own (startTimeout).
+    outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.startTimeout) })
   } catch (error) {
     await pool.destroy()
     throw new FST_SSR_BUNDLE_LOAD(bundle.path, `the worker could not start (${describeCause(error)})`, { cause: error })

@@ -109,6 +109,12 @@ export interface SsrOptions {
   /** Milliseconds `close()` lets in-flight renders finish before stopping them. Default 10000. */
   closeTimeout?: number
   /**
+   * Milliseconds a new pool's first worker may take to start and load the bundle (at `ready()` and on each reload)
+   * before FST_SSR_BUNDLE_LOAD. Its own bound, not a multiple of `renderTimeout`: starting a thread and compiling a
+   * large bundle on a busy machine can take seconds, a render should not. Default 60000.
+   */
+  startTimeout?: number
+  /**
    * Replace a worker after it has rendered this many pages (against bundles that leak memory across renders). A warm
    * spare worker is kept so that no request waits for a replacement to start. Default: never.
    */
@@ -165,6 +171,7 @@ export interface ResolvedOptions {
   retryAfter: number | null
   maxHeapMb: number | null
   closeTimeout: number
+  startTimeout: number
   maxRendersPerWorker: number | null
   watch: boolean
   cache: ResolvedCacheOptions | null
@@ -192,7 +199,8 @@ export const defaultOptions = Object.freeze({
   renderFunction: 'renderPage',
   maxQueue: 512,
   renderTimeout: 10_000,
-  closeTimeout: 10_000
+  closeTimeout: 10_000,
+  startTimeout: 60_000
 })
 
 export const defaultSharedOptions = Object.freeze({
@@ -371,7 +379,7 @@ function resolveCompression (value: unknown): CompressionSettings | null {
 }
 
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals',
-  'retryAfter', 'maxHeapMb', 'closeTimeout', 'maxRendersPerWorker', 'watch', 'cache', 'compression', 'metrics', 'purge'])
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'startTimeout', 'maxRendersPerWorker', 'watch', 'cache', 'compression', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
@@ -399,6 +407,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     retryAfter: options.retryAfter === undefined ? null : integer('retryAfter', options.retryAfter, 1, 1, 86_400),
     maxHeapMb: optionalPositive('maxHeapMb', options.maxHeapMb),
     closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),
+    startTimeout: integer('startTimeout', options.startTimeout, defaultOptions.startTimeout, 1),
     maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
     watch: flag('watch', options.watch, false),
     cache: resolveCache(options.cache),

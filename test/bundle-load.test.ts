@@ -38,3 +38,11 @@ test('the custom renderFunction is required when given', async (t) => {
   await t.rejects(app.ready(), { code: 'FST_SSR_BUNDLE_LOAD', message: /globalThis.ssrEntry/ })
   await app.close()
 })
+
+test('worker start-up has its own bound, not the render deadline: a bundle slower to load than 10 renderTimeouts starts', async (t) => {
+  const app = Fastify()
+  // The old bound was renderTimeout × 10 = 200 ms; this bundle alone takes 400 ms to load.
+  await app.register(ssrPlugin, { bundle: bundle('load-slow.js'), threads: 1, renderTimeout: 20 })
+  t.teardown(() => app.close())
+  t.equal((await app.ssr.render('/x', undefined, { renderTimeout: 60_000 })).html, '<main>slow to load /x</main>')
+})

@@ -1,5 +1,7 @@
 import { test } from 'tap'
 import { bundle, startApp } from './helpers/app'
+import { Gate } from './helpers/gate'
+import { until } from './helpers/until'
 
 const counter = bundle('counter.js')
 
@@ -18,12 +20,22 @@ test('200 simultaneous misses for one page cause exactly one render', async (t) 
 })
 
 test('when the shared render fails, every waiter gets the error and nothing is stored', async (t) => {
-  const { app, get } = await startApp(t, { bundle: counter, threads: 1 }, { delay: 50 })
-  const responses = await Promise.all(Array.from({ length: 50 }, async () => await get('/fail-together')))
-  t.ok(responses.every((res) => res.status === 500))
+  const gate = new Gate()
+  t.teardown(() => gate.close())
+  const { app, get } = await startApp(t, { bundle: bundle('gate.js'), threads: 1 })
+  const url = '/hold/fail-together'
+  const responses = Promise.all(Array.from({ length: 50 }, async () => await get(url)))
+  // The render fails only once all 50 requests wait for it, however slowly they arrive on a busy machine.
+  await gate.started(url)
+  await until(() => app.ssr.metrics().cache?.coalesced === 49)
+  gate.release(url)
+  t.ok((await responses).every((res) => res.status === 500))
   t.equal(app.ssr.metrics().renders.total, 1)
   t.equal(app.ssr.metrics().cache?.insertions, 0)
-  t.equal((await get('/fail-together')).status, 500)
+  const next = get(url)
+  await gate.started(url, 2)
+  gate.release(url)
+  t.equal((await next).status, 500)
   t.equal(app.ssr.metrics().renders.total, 2, 'the next request renders again')
 })
 

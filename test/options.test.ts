@@ -25,6 +25,7 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['retryAfter zero', { ...good, retryAfter: 0 }, /"retryAfter": expected an integer from 1 to 86400/],
   ['maxHeapMb negative', { ...good, maxHeapMb: -5 }, /"maxHeapMb": expected a positive number, got -5/],
   ['closeTimeout string', { ...good, closeTimeout: 'soon' }, /"closeTimeout": expected an integer/],
+  ['startTimeout zero', { ...good, startTimeout: 0 }, /"startTimeout": expected an integer from 1 to \d+, got 0/],
   ['unknown option', { ...good, treads: 2 }, /"treads": unknown option/],
   ['cache not an object', { ...good, cache: true }, /"cache": expected false or an object, got true/],
   ['cache unknown key', { ...good, cache: { hot: 1 } }, /"cache.hot": unknown option/],
