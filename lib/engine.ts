@@ -89,6 +89,8 @@ export interface CacheSnapshot {
   evictions: { hot: number, cold: number }
   entries: { hot: number, cold: number }
   bytes: { hot: number, cold: number }
+  /** Byte bounds of the tiers (see the cache options): the cache never holds more than their sum. */
+  hotMaxBytes: number
   coldMaxBytes: number
   /** The shared Redis tier, when `cache.shared` is set. */
   shared: SharedSnapshot | null
@@ -358,6 +360,7 @@ export class SsrEngine {
         evictions: { ...counters.evictions },
         entries: { hot: tiers.hot.entries, cold: tiers.cold.entries },
         bytes: { hot: tiers.hot.bytes, cold: tiers.cold.bytes },
+        hotMaxBytes: tiers.hot.maxBytes,
         coldMaxBytes: tiers.cold.maxBytes,
         shared: this.shared?.snapshot() ?? null
       }

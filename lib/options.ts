@@ -31,9 +31,18 @@ export interface SsrPurgeOptions {
 export interface SsrCacheOptions {
   /** Entries in the hot tier of ready-to-send pages. Default 128. */
   hotEntries?: number
+  /**
+   * Bytes the hot tier may hold, counting every byte of every entry (HTML, br and gzip bodies, headers, key, URL).
+   * A page larger than this is never stored. Default 32 MiB.
+   */
+  hotMaxBytes?: number
   /** Entries in the cold tier. Default 1000. */
   coldEntries?: number
-  /** Bytes the cold tier may hold, counting every byte of every entry. Default 64 MiB. */
+  /**
+   * Bytes the cold tier may hold, counting every byte of every entry in the compact form the cold tier keeps (br and
+   * gzip, without the HTML). A page whose compact form is larger is not stored. Default 64 MiB. The page cache
+   * holds at most `hotMaxBytes + coldMaxBytes`.
+   */
   coldMaxBytes?: number
   /** Seconds a page stays fresh after it was rendered; 0 keeps it until evicted. Default 300. */
   ttl?: number
@@ -152,6 +161,7 @@ export interface ResolvedSharedOptions {
 
 export interface ResolvedCacheOptions {
   hotEntries: number
+  hotMaxBytes: number
   coldEntries: number
   coldMaxBytes: number
   ttl: number
@@ -182,6 +192,7 @@ export interface ResolvedOptions {
 
 export const defaultCacheOptions = Object.freeze({
   hotEntries: 128,
+  hotMaxBytes: 32 * 1024 * 1024,
   coldEntries: 1000,
   coldMaxBytes: 64 * 1024 * 1024,
   ttl: 300,
@@ -265,11 +276,14 @@ function resolveGlobals (value: unknown): Record<string, unknown> {
   return { ...value }
 }
 
+/** Most entries a tier may be given. */
+const maxEntries = 1_000_000
+
 function resolveCache (value: unknown): ResolvedCacheOptions | null {
   if (value === false) return null
   if (value === undefined) value = {}
   if (!isPlainObject(value)) invalid('cache', `expected false or an object, got ${describe(value)}`)
-  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'staleWhileRevalidate', 'staleIfError', 'query', 'shared'])
+  const known = new Set(['hotEntries', 'hotMaxBytes', 'coldEntries', 'coldMaxBytes', 'ttl', 'staleWhileRevalidate', 'staleIfError', 'query', 'shared'])
   for (const key of Object.keys(value)) {
     if (!known.has(key)) invalid(`cache.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
   }
@@ -282,8 +296,10 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
   }
   const ttl = integer('cache.ttl', value.ttl, defaultCacheOptions.ttl, 0)
   return {
-    hotEntries: integer('cache.hotEntries', value.hotEntries, defaultCacheOptions.hotEntries, 1),
-    coldEntries: integer('cache.coldEntries', value.coldEntries, defaultCacheOptions.coldEntries, 0),
+    // The LRU allocates its slots for this many entries up front: a bound, not a wish.
+    hotEntries: integer('cache.hotEntries', value.hotEntries, defaultCacheOptions.hotEntries, 1, maxEntries),
+    hotMaxBytes: integer('cache.hotMaxBytes', value.hotMaxBytes, defaultCacheOptions.hotMaxBytes, 1),
+    coldEntries: integer('cache.coldEntries', value.coldEntries, defaultCacheOptions.coldEntries, 0, maxEntries),
     coldMaxBytes: integer('cache.coldMaxBytes', value.coldMaxBytes, defaultCacheOptions.coldMaxBytes, 0),
     ttl,
     staleWhileRevalidate: integer('cache.staleWhileRevalidate', value.staleWhileRevalidate, defaultCacheOptions.staleWhileRevalidate, 0),

@@ -89,6 +89,7 @@ export function toPrometheus (snapshot: EngineSnapshot, latency: { render: Laten
     out.counter('ssr_cache_evictions_total', 'Entries pushed out of a tier by its bounds.', tiers(cache.evictions.hot, cache.evictions.cold))
     out.gauge('ssr_cache_entries', 'Entries held, by tier.', tiers(cache.entries.hot, cache.entries.cold))
     out.gauge('ssr_cache_bytes', 'Bytes held, by tier.', tiers(cache.bytes.hot, cache.bytes.cold))
+    out.gauge('ssr_cache_hot_max_bytes', 'Byte bound of the hot tier.', [[undefined, cache.hotMaxBytes]])
     out.gauge('ssr_cache_cold_max_bytes', 'Byte bound of the cold tier.', [[undefined, cache.coldMaxBytes]])
     if (cache.shared !== null) sharedFamilies(out, cache.shared)
   }

@@ -1,7 +1,8 @@
 import { test } from 'tap'
-import LRUMapWithDelete from 'mnemonist/lru-map-with-delete'
+import { LRUCache } from 'lru-cache'
 import { TieredCache, type CacheEntry } from '../dist/cache/tiers.js'
-import { withBytes } from '../dist/cache/entry.js'
+import { entryOverheadBytes, withBytes } from '../dist/cache/entry.js'
+import { brotliCompressSync, gzipSync } from 'node:zlib'
 
 // Identity-only entries: their size is the same in both tiers (compact forms are tested in compression.test.ts).
 function entry (key: string, size = 10, expiresAt = Infinity, url = `/${key}`): CacheEntry {
@@ -14,7 +15,8 @@ function clock (start = 1_000) {
   return { now: () => now, advance: (ms: number) => { now += ms } }
 }
 
-const roomy = { hotEntries: 2, coldEntries: 3, coldMaxBytes: 1 << 20 }
+const mib = 1 << 20
+const roomy = { hotEntries: 2, hotMaxBytes: mib, coldEntries: 3, coldMaxBytes: mib }
 
 test('new entries go hot; the least recent hot entry moves to cold; a cold hit promotes it back', async (t) => {
   const cache = new TieredCache(roomy)
@@ -32,7 +34,7 @@ test('new entries go hot; the least recent hot entry moves to cold; a cold hit p
 })
 
 test('the cold tier evicts its least recent entry by count', async (t) => {
-  const cache = new TieredCache({ hotEntries: 1, coldEntries: 2, coldMaxBytes: 1 << 20 })
+  const cache = new TieredCache({ hotEntries: 1, hotMaxBytes: mib, coldEntries: 2, coldMaxBytes: mib })
   for (const key of ['a', 'b', 'c', 'd']) cache.set(entry(key))
   // hot: d; cold (most recent first): c, b; a fell out.
   t.equal(cache.get('a'), undefined)
@@ -42,7 +44,7 @@ test('the cold tier evicts its least recent entry by count', async (t) => {
 
 test('the cold tier stays within its byte bound under pages of mixed sizes', async (t) => {
   const maxBytes = 5_000
-  const cache = new TieredCache({ hotEntries: 1, coldEntries: 1000, coldMaxBytes: maxBytes })
+  const cache = new TieredCache({ hotEntries: 1, hotMaxBytes: mib, coldEntries: 1000, coldMaxBytes: maxBytes })
   const sizes = [100, 2_000, 50, 1_500, 3_000, 10, 800, 4_000, 200, 1_000, 2_500, 60]
   sizes.forEach((size, i) => {
     cache.set(entry(`k${i}`, size))
@@ -61,15 +63,17 @@ test('the cold tier stays within its byte bound under pages of mixed sizes', asy
 })
 
 test('a page larger than the cold byte bound is not stored at all', async (t) => {
-  const cache = new TieredCache({ hotEntries: 4, coldEntries: 4, coldMaxBytes: 100 })
+  const cache = new TieredCache({ hotEntries: 4, hotMaxBytes: mib, coldEntries: 4, coldMaxBytes: 1_000 })
   cache.set(entry('huge', 1_000))
+  cache.set(entry('fits', 400))
+  t.equal(cache.get('fits')?.tier, 'hot')
   t.equal(cache.get('huge'), undefined)
-  t.equal(cache.stats().hot.entries, 0)
+  t.equal(cache.stats().hot.entries, 1)
 })
 
 test('entries expire at the time fixed when rendered; promotion does not extend it', async (t) => {
   const time = clock()
-  const cache = new TieredCache({ hotEntries: 1, coldEntries: 4, coldMaxBytes: 1 << 20 }, time.now)
+  const cache = new TieredCache({ hotEntries: 1, hotMaxBytes: mib, coldEntries: 4, coldMaxBytes: mib }, time.now)
   cache.set(entry('a', 10, time.now() + 1_000))
   cache.set(entry('b', 10, time.now() + 5_000)) // a goes cold
   time.advance(500)
@@ -91,7 +95,7 @@ test('keys that collide with Object.prototype names work', async (t) => {
 })
 
 test('invalidation by key and by prefix, and clear, act on both tiers', async (t) => {
-  const cache = new TieredCache({ hotEntries: 2, coldEntries: 10, coldMaxBytes: 1 << 20 })
+  const cache = new TieredCache({ hotEntries: 2, hotMaxBytes: mib, coldEntries: 10, coldMaxBytes: mib })
   for (const url of ['/products/1', '/products/2', '/products/3', '/about', '/productsale']) cache.set(entry(url, 10, Infinity, url))
   t.equal(cache.deletePrefix('/products/'), 3)
   t.equal(cache.get('/products/1'), undefined)
@@ -102,20 +106,60 @@ test('invalidation by key and by prefix, and clear, act on both tiers', async (t
   cache.set(entry('y'))
   cache.set(entry('z'))
   t.equal(cache.clear(), 3)
-  t.same(cache.stats(), { hot: { entries: 0, bytes: 0 }, cold: { entries: 0, bytes: 0, maxBytes: 1 << 20 } })
+  t.same(cache.stats(), { hot: { entries: 0, bytes: 0, maxBytes: mib }, cold: { entries: 0, bytes: 0, maxBytes: mib } })
   t.equal(cache.counters.insertions, 8, 'counters survive clear')
 })
 
-test('the installed mnemonist still keeps its least recent key where the tiers read it', async (t) => {
-  const lru = new LRUMapWithDelete<string, number>(3)
-  lru.set('a', 1)
-  lru.set('b', 2)
-  lru.set('c', 3)
-  lru.get('a')
-  const internals = lru as unknown as { K: string[], tail: number }
-  t.equal(internals.K[internals.tail], 'b')
-  lru.delete('b')
-  t.equal(internals.K[internals.tail], 'c')
+test('the installed lru-cache keeps keys in a Map: prototype names are ordinary keys', async (t) => {
+  // The tiers' key test above goes through TieredCache; this pins the library itself, so an upgrade that went
+  // back to a plain object would fail here first.
+  const lru = new LRUCache<string, number>({ max: 10 })
+  for (const [i, key] of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'].entries()) {
+    t.equal(lru.get(key), undefined, `${key} misses before it is set`)
+    t.equal(lru.has(key), false)
+    lru.set(key, i)
+    t.equal(lru.get(key), i)
+  }
+  t.equal(lru.size, 5)
+})
+
+test('the hot tier stays within its byte bound; what it pushes out moves to cold, and what cannot fit hot is never stored', async (t) => {
+  const hotMaxBytes = 4_000
+  const cache = new TieredCache({ hotEntries: 100, hotMaxBytes, coldEntries: 100, coldMaxBytes: mib })
+  const sizes = [100, 1_500, 50, 900, 2_000, 10, 700, 1_800, 300]
+  sizes.forEach((size, i) => {
+    cache.set(entry(`k${i}`, size))
+    t.ok(cache.stats().hot.bytes <= hotMaxBytes, `after ${i + 1} pages: ${cache.stats().hot.bytes} hot bytes`)
+  })
+  t.ok(cache.counters.evictions.hot > 0, 'bytes, not the count, pushed pages out')
+  t.equal(cache.stats().hot.entries + cache.stats().cold.entries, sizes.length, 'every page is still held, in one tier')
+  const bytes = sizes.reduce((sum, size, i) => sum + entry(`k${i}`, size).bytes, 0)
+  t.equal(cache.stats().hot.bytes + cache.stats().cold.bytes, bytes, 'every byte is counted once')
+  cache.set(entry('k0', hotMaxBytes))
+  t.equal(cache.get('k0'), undefined, 'a page larger than hotMaxBytes (counting its key, URL and overhead) is never stored, and its older version is dropped')
+})
+
+test('bytes are counted for every body and header, the overhead of the entry included', async (t) => {
+  const identity = Buffer.alloc(1_000)
+  const br = Buffer.alloc(100)
+  const gzip = Buffer.alloc(120)
+  const counted = withBytes({ key: 'k', url: '/u', status: 200, headers: { 'x-a': 'bb', 'set-x': ['c', 'dd'] }, bodies: { identity, br, gzip }, etag: '"e"', expiresAt: Infinity })
+  t.equal(counted.bytes, entryOverheadBytes + 1 + 2 + 3 + 1_000 + 100 + 120 + 3 + 2 + 5 + 3)
+})
+
+test('a cold hit rebuilds the HTML in a Buffer of its own, so the bytes counted are the bytes held', async (t) => {
+  const html = Buffer.from('<p>' + 'x'.repeat(3_000) + '</p>')
+  const page = withBytes({ key: 'p', url: '/p', status: 200, headers: {}, bodies: { identity: html, br: brotliCompressSync(html), gzip: gzipSync(html) }, etag: '"p"', expiresAt: Infinity })
+  const cache = new TieredCache({ hotEntries: 1, hotMaxBytes: page.bytes, coldEntries: 4, coldMaxBytes: mib })
+  cache.set(page)
+  cache.set(entry('other', 10))
+  t.equal(cache.stats().cold.entries, 1, 'the page went cold, compact')
+  const found = cache.get('p')
+  t.equal(found?.tier, 'cold')
+  t.equal(found?.entry.bodies.identity?.toString(), html.toString(), 'the HTML is rebuilt')
+  t.equal(found?.entry.bodies.identity?.buffer.byteLength, html.byteLength, 'in a Buffer of its own (zlib hands out views of 16 KiB chunks)')
+  t.equal(cache.get('p')?.tier, 'hot', 'and promoted')
+  t.equal(cache.stats().hot.bytes, page.bytes)
 })
 
 test('with stale windows a page outlives its TTL: found as stale, then in reserve, then dropped; only fresh ones are hits', async (t) => {
@@ -135,7 +179,7 @@ test('with stale windows a page outlives its TTL: found as stale, then in reserv
 
 test('a stale page pushed out of hot moves to cold and is promoted back when found; an expired one is not kept', async (t) => {
   const time = clock()
-  const cache = new TieredCache({ hotEntries: 1, coldEntries: 4, coldMaxBytes: 1 << 20, staleWhileRevalidate: 10 }, time.now)
+  const cache = new TieredCache({ hotEntries: 1, hotMaxBytes: mib, coldEntries: 4, coldMaxBytes: mib, staleWhileRevalidate: 10 }, time.now)
   cache.set(entry('a', 10, time.now() + 1_000))
   cache.set(entry('b', 10, time.now() + 1_000))
   time.advance(2_000)
@@ -151,7 +195,7 @@ test('a stale page pushed out of hot moves to cold and is promoted back when fou
 })
 
 test('deleteWhere removes the pages a predicate selects from both tiers', async (t) => {
-  const cache = new TieredCache({ hotEntries: 2, coldEntries: 10, coldMaxBytes: 1 << 20 })
+  const cache = new TieredCache({ hotEntries: 2, hotMaxBytes: mib, coldEntries: 10, coldMaxBytes: mib })
   for (const key of ['v1-a', 'v1-b', 'v2-a', 'v1-c']) cache.set(entry(key))
   t.equal(cache.deleteWhere((page) => page.key.startsWith('v1-')), 3)
   t.equal(cache.get('v2-a')?.entry.key, 'v2-a')

@@ -30,6 +30,8 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['cache not an object', { ...good, cache: true }, /"cache": expected false or an object, got true/],
   ['cache unknown key', { ...good, cache: { hot: 1 } }, /"cache.hot": unknown option/],
   ['cache.hotEntries zero', { ...good, cache: { hotEntries: 0 } }, /"cache.hotEntries": expected an integer from 1/],
+  ['cache.hotMaxBytes zero', { ...good, cache: { hotMaxBytes: 0 } }, /"cache.hotMaxBytes": expected an integer from 1/],
+  ['cache.coldEntries too many', { ...good, cache: { coldEntries: 1e7 } }, /"cache.coldEntries": expected an integer from 0 to 1000000, got 10000000/],
   ['cache.coldMaxBytes negative', { ...good, cache: { coldMaxBytes: -1 } }, /"cache.coldMaxBytes": expected an integer from 0/],
   ['cache.ttl fractional', { ...good, cache: { ttl: 0.5 } }, /"cache.ttl": expected an integer from 0/],
   ['cache.query not an array', { ...good, cache: { query: 'page' } }, /"cache.query": expected an array of parameter names/],
@@ -72,7 +74,7 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.maxQueue, 512)
   t.equal(resolved.renderTimeout, 10_000)
   t.ok(resolved.threads >= 1)
-  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null, shared: null })
+  t.same(resolved.cache, { hotEntries: 128, hotMaxBytes: 32 * 1024 * 1024, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null, shared: null })
   t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
   t.equal(resolved.watch, false)
   t.equal(normalizeOptions({ bundle: 'x.js', cache: false }).cache, null)

@@ -1,4 +1,5 @@
 import { brotliDecompressSync } from 'node:zlib'
+import { ownedBuffer } from '../render/encode'
 import type { PageHeaders } from '../render/protocol'
 
 /** A page's bodies in the main thread. Identity is null only in the cold tier's compact form (see compactForCold). */
@@ -23,8 +24,18 @@ export interface CacheEntry {
   bytes: number
 }
 
+/**
+ * What an entry costs besides its strings and bodies: the entry, bodies and headers objects, three Buffer views and
+ * its slots in the LRU. An estimate, so that a great many tiny pages cannot hold more memory than the byte bound says.
+ */
+export const entryOverheadBytes = 512
+
+/**
+ * Every byte an entry holds. Bodies are counted by their length: each owns its memory (the worker allocates them
+ * whole, see encode.ts; the cold tier's decompression makes a Buffer of its own).
+ */
 export function entryBytes (entry: Omit<CacheEntry, 'bytes'>): number {
-  let bytes = Buffer.byteLength(entry.key) + Buffer.byteLength(entry.url) + entry.etag.length
+  let bytes = entryOverheadBytes + Buffer.byteLength(entry.key) + Buffer.byteLength(entry.url) + entry.etag.length
   for (const body of [entry.bodies.identity, entry.bodies.br, entry.bodies.gzip]) bytes += body?.byteLength ?? 0
   for (const [name, value] of Object.entries(entry.headers)) {
     bytes += name.length + (Array.isArray(value) ? value.reduce((sum, item) => sum + Buffer.byteLength(item), 0) : Buffer.byteLength(value))
@@ -51,5 +62,6 @@ export function compactForCold (entry: CacheEntry): CacheEntry {
 /** Makes a page ready to send again: the hot tier always holds identity bytes. */
 export function expandForHot (entry: CacheEntry): CacheEntry {
   if (entry.bodies.identity !== null || entry.bodies.br === null) return entry
-  return withBytes({ ...entry, bodies: { ...entry.bodies, identity: brotliDecompressSync(entry.bodies.br) } })
+  // zlib returns small outputs as views of a 16 KiB chunk: a Buffer of its own keeps the count true.
+  return withBytes({ ...entry, bodies: { ...entry.bodies, identity: ownedBuffer(brotliDecompressSync(entry.bodies.br)) } })
 }

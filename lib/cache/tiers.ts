@@ -1,4 +1,4 @@
-import LRUMapWithDelete from 'mnemonist/lru-map-with-delete'
+import { LRUCache } from 'lru-cache'
 import { compactForCold, expandForHot, type CacheEntry } from './entry'
 import { freshness, type Freshness, type StaleWindows } from './freshness'
 
@@ -8,7 +8,10 @@ export type Tier = 'hot' | 'cold'
 
 export interface TierLimits extends StaleWindows {
   hotEntries: number
+  /** Bytes the hot tier may hold, every byte of every entry counted (see entryBytes). */
+  hotMaxBytes: number
   coldEntries: number
+  /** Bytes the cold tier may hold, in the compact form it keeps entries in. */
   coldMaxBytes: number
 }
 
@@ -29,27 +32,20 @@ export interface CacheCounters {
   evictions: { hot: number, cold: number }
 }
 
-// mnemonist exposes no "pop least recent"; the byte bound needs it, so read the tail the same way setpop does.
-// test/cache-tiers.test.ts pins this against the installed mnemonist.
-function leastRecentKey<K, V> (lru: LRUMapWithDelete<K, V>): K | undefined {
-  if (lru.size === 0) return undefined
-  const internals = lru as unknown as { K: K[], tail: number }
-  return internals.K[internals.tail]
-}
+type Lru = LRUCache<string, CacheEntry>
 
 /**
- * Two LRU tiers in the main thread. New pages enter the small hot tier; a page pushed out of hot moves to the
- * cold tier, in compact form (see compactForCold), while it fits its count and byte bounds; a cold hit promotes
- * the page back to hot. An entry lives in exactly one tier, so every page is counted once.
+ * Two LRU tiers in the main thread, each bounded by entries and by bytes (lru-cache's `max` and `maxSize`, with an
+ * entry's `bytes` as its size: the library keeps the totals and evicts, so no count is kept by hand here). New
+ * pages enter the hot tier; a page pushed out of hot moves to the cold tier, in compact form (see compactForCold),
+ * if that form fits; a cold hit promotes the page back to hot. An entry lives in exactly one tier, so every page is
+ * counted once, and the cache never holds more than `hotMaxBytes + coldMaxBytes`.
  */
 export class TieredCache {
-  readonly #hot: LRUMapWithDelete<string, CacheEntry>
-  readonly #cold: LRUMapWithDelete<string, CacheEntry> | null
-  readonly #coldMaxBytes: number
+  readonly #hot: Lru
+  readonly #cold: Lru | null
+  readonly #limits: TierLimits
   readonly #now: () => number
-  readonly #windows: StaleWindows
-  #coldBytes = 0
-  #hotBytes = 0
   readonly counters: CacheCounters = {
     lookups: 0,
     hits: { hot: 0, cold: 0 },
@@ -61,16 +57,28 @@ export class TieredCache {
   }
 
   constructor (limits: TierLimits, now: () => number = Date.now) {
-    this.#hot = new LRUMapWithDelete(limits.hotEntries)
-    this.#cold = limits.coldEntries > 0 ? new LRUMapWithDelete(limits.coldEntries) : null
-    this.#coldMaxBytes = limits.coldMaxBytes
+    this.#limits = limits
     this.#now = now
-    this.#windows = { staleWhileRevalidate: limits.staleWhileRevalidate, staleIfError: limits.staleIfError }
-  }
-
-  /** Largest page worth storing (in its cold form): one that could never fit the cold tier would only churn hot. */
-  get maxEntryBytes (): number {
-    return this.#coldMaxBytes
+    this.#hot = new LRUCache<string, CacheEntry>({
+      max: limits.hotEntries,
+      maxSize: limits.hotMaxBytes,
+      sizeCalculation: (entry) => entry.bytes,
+      // After the set that pushed it out has finished, so the demotion never runs inside the library's own update.
+      disposeAfter: (entry, _key, reason) => {
+        if (reason !== 'evict') return
+        this.counters.evictions.hot++
+        if (this.#freshness(entry) !== 'expired') this.#putCold(compactForCold(entry))
+      }
+    })
+    // lru-cache reads a maxSize of 0 as "no byte bound": a cold tier of 0 bytes is no cold tier.
+    this.#cold = limits.coldEntries > 0 && limits.coldMaxBytes > 0
+      ? new LRUCache<string, CacheEntry>({
+        max: limits.coldEntries,
+        maxSize: limits.coldMaxBytes,
+        sizeCalculation: (entry) => entry.bytes,
+        dispose: (_entry, _key, reason) => { if (reason === 'evict') this.counters.evictions.cold++ }
+      })
+      : null
   }
 
   /**
@@ -83,18 +91,19 @@ export class TieredCache {
     if (hot !== undefined) {
       const state = this.#freshness(hot)
       if (state !== 'expired') return this.#found(hot, 'hot', state)
-      this.#deleteHot(key, hot)
+      this.#hot.delete(key)
       this.counters.expired++
     } else {
       const cold = this.#cold?.peek(key)
       if (cold !== undefined) {
-        this.#deleteCold(key, cold)
+        this.#cold?.delete(key)
         const state = this.#freshness(cold)
         if (state !== 'expired') {
           // A stale page is promoted too: it is about to be served, and the hot tier holds pages ready to send.
           this.counters.promotions++
           const ready = expandForHot(cold)
-          this.#putHot(ready)
+          // Its identity bytes may make it too large for hot again: served this once, then left to a new render.
+          if (ready.bytes <= this.#limits.hotMaxBytes) this.#hot.set(key, ready)
           return this.#found(ready, 'cold', state)
         }
         this.counters.expired++
@@ -104,18 +113,21 @@ export class TieredCache {
     return undefined
   }
 
+  /**
+   * Stores a page, replacing any older one of its key. A page that fits neither bound is not stored, and the older
+   * page is dropped all the same: it is no longer what the application renders. That is a page larger than
+   * `hotMaxBytes`, or (with a cold tier) one whose compact form is larger than `coldMaxBytes`: it could never be
+   * kept cold, so it would only push other pages out of hot.
+   */
   set (entry: CacheEntry): void {
-    if (compactForCold(entry).bytes > this.#coldMaxBytes) return
     this.delete(entry.key)
+    if (!this.#fits(entry)) return
     this.counters.insertions++
-    this.#putHot(entry)
+    this.#hot.set(entry.key, entry)
   }
 
   delete (key: string): boolean {
-    const hot = this.#hot.peek(key)
-    if (hot !== undefined) return this.#deleteHot(key, hot)
-    const cold = this.#cold?.peek(key)
-    return cold !== undefined && this.#deleteCold(key, cold)
+    return this.#hot.delete(key) || (this.#cold?.delete(key) ?? false)
   }
 
   /** Removes every page whose URL starts with `prefix`; returns how many. */
@@ -129,8 +141,8 @@ export class TieredCache {
     for (const tier of [this.#hot, this.#cold]) {
       if (tier === null) continue
       const doomed: string[] = []
-      for (const [key, entry] of tier) if (selects(entry)) doomed.push(key)
-      for (const key of doomed) if (this.delete(key)) removed++
+      for (const [key, entry] of tier.entries()) if (selects(entry)) doomed.push(key)
+      for (const key of doomed) if (tier.delete(key)) removed++
     }
     return removed
   }
@@ -139,20 +151,23 @@ export class TieredCache {
     const removed = this.#hot.size + (this.#cold?.size ?? 0)
     this.#hot.clear()
     this.#cold?.clear()
-    this.#hotBytes = 0
-    this.#coldBytes = 0
     return removed
   }
 
   stats () {
     return {
-      hot: { entries: this.#hot.size, bytes: this.#hotBytes },
-      cold: { entries: this.#cold?.size ?? 0, bytes: this.#coldBytes, maxBytes: this.#coldMaxBytes }
+      hot: { entries: this.#hot.size, bytes: this.#hot.calculatedSize, maxBytes: this.#limits.hotMaxBytes },
+      cold: { entries: this.#cold?.size ?? 0, bytes: this.#cold?.calculatedSize ?? 0, maxBytes: this.#limits.coldMaxBytes }
     }
   }
 
+  #fits (entry: CacheEntry): boolean {
+    if (entry.bytes > this.#limits.hotMaxBytes) return false
+    return this.#cold === null || compactForCold(entry).bytes <= this.#limits.coldMaxBytes
+  }
+
   #freshness (entry: CacheEntry): Freshness {
-    return freshness(entry.expiresAt, this.#now(), this.#windows)
+    return freshness(entry.expiresAt, this.#now(), this.#limits)
   }
 
   #found (entry: CacheEntry, tier: Tier, state: Found['freshness']): Found {
@@ -161,44 +176,11 @@ export class TieredCache {
     return { entry, tier, freshness: state }
   }
 
-  #putHot (entry: CacheEntry): void {
-    const evicted = this.#hot.setpop(entry.key, entry)
-    this.#hotBytes += entry.bytes
-    if (evicted === null) return
-    this.#hotBytes -= evicted.value.bytes
-    if (evicted.evicted) {
-      this.counters.evictions.hot++
-      if (this.#freshness(evicted.value) !== 'expired') this.#putCold(compactForCold(evicted.value))
-    }
-  }
-
   #putCold (entry: CacheEntry): void {
-    if (this.#cold === null || entry.bytes > this.#coldMaxBytes) {
+    if (this.#cold === null || entry.bytes > this.#limits.coldMaxBytes) {
       this.counters.evictions.cold++
       return
     }
-    const evicted = this.#cold.setpop(entry.key, entry)
-    this.#coldBytes += entry.bytes
-    if (evicted !== null) {
-      this.#coldBytes -= evicted.value.bytes
-      if (evicted.evicted) this.counters.evictions.cold++
-    }
-    while (this.#coldBytes > this.#coldMaxBytes) {
-      const key = leastRecentKey(this.#cold) as string
-      this.#deleteCold(key, this.#cold.peek(key) as CacheEntry)
-      this.counters.evictions.cold++
-    }
-  }
-
-  #deleteHot (key: string, entry: CacheEntry): boolean {
-    this.#hot.delete(key)
-    this.#hotBytes -= entry.bytes
-    return true
-  }
-
-  #deleteCold (key: string, entry: CacheEntry): boolean {
-    this.#cold?.delete(key)
-    this.#coldBytes -= entry.bytes
-    return true
+    this.#cold.set(entry.key, entry)
   }
 }
