@@ -14,6 +14,7 @@ import { TieredCache, type Found } from './cache/tiers'
 import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
 import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
+import { RateLimitedLog } from './limited-log'
 import { BundleHost, type HostLogger } from './reload'
 import { PoolError, type RenderPool } from './render/pool'
 import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
@@ -178,6 +179,8 @@ export class SsrEngine {
   #closeTimer: NodeJS.Timeout | undefined
   #closed: Promise<void> | undefined
   readonly #shutdown = new AbortController()
+  /** Worker losses, logged without flooding (see #noteWorkerLoss). */
+  readonly #workerLog = new RateLimitedLog()
 
   private constructor (options: ResolvedOptions, first: LoadedBundle, events: PoolEvents, latency: SsrEngine['latency'], log: EngineLogger, now: () => number) {
     this.options = options
@@ -214,6 +217,7 @@ export class SsrEngine {
     const first = await startBundle(await readBundle(options.bundle), options, events)
     const engine = new SsrEngine(options, first, events, latency, log, now)
     await engine.shared?.start()
+    log.info?.(startupLine(options, first, engine.poolStats().threads), 'SSR engine started')
     return engine
   }
 
@@ -418,6 +422,7 @@ export class SsrEngine {
     clearTimeout(this.#closeTimer)
     await this.#host.close()
     await this.shared?.close()
+    this.#workerLog.flush(this.#log)
   }
 
   /**
@@ -560,7 +565,9 @@ export class SsrEngine {
       const task = { kind: 'render', url, data, deadline: Date.now() + timeout, compress } as const
       return this.#settle(await this.#pool.run(task, { deadline: deadline.signal, cancel }), timedOut)
     } catch (error) {
-      throw this.#poolFailure(error, timedOut, cancel)
+      const failure = this.#poolFailure(error, timedOut, cancel)
+      if (error instanceof PoolError) this.#noteWorkerLoss(error, failure === timedOut, url, timeout)
+      throw failure
     } finally {
       clearTimeout(timer)
       this.#shutdown.signal.removeEventListener('abort', onShutdown)
@@ -605,12 +612,50 @@ export class SsrEngine {
     return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
   }
 
+  /**
+   * A worker lost with a render: terminated at its deadline, or dead (exit, heap limit). Piscina starts another;
+   * the line says why the pool is a worker short meanwhile. The request's own failure is logged where it is
+   * answered, with the stack: these lines carry none, and under a storm of them (a bundle that hangs every render)
+   * write one line per 10 s with a count.
+   */
+  #noteWorkerLoss (error: PoolError, timedOut: boolean, url: string, renderTimeout: number): void {
+    if (timedOut && error.started) {
+      this.#workerLog.write(this.#log, 'warn', 'deadline', { url, renderTimeout },
+        'SSR render still running at its deadline: its worker was terminated and a new one is starting')
+    } else if (error.kind === 'crashed' && error.started && (error.cause as { name?: unknown } | null)?.name !== 'DataCloneError') {
+      this.#workerLog.write(this.#log, 'warn', 'crash', { url, reason: (error.cause as Error | undefined)?.message },
+        'SSR worker died during a render: a new one is starting')
+    }
+  }
+
   #renderError (outcome: RenderFailure): Error {
     // The bundle's message and stack stay on `cause`, for logs; the coded error itself says nothing of them.
     const cause = Object.assign(new Error(outcome.message), { stack: outcome.stack ?? outcome.message })
     return outcome.reason === 'result'
       ? new FST_SSR_INVALID_RESULT({ cause })
       : new FST_SSR_RENDER_FAILED({ cause })
+  }
+}
+
+/** What a server starts with, said once at startup: which bundle, how many threads, how much memory the cache may take. */
+function startupLine (options: ResolvedOptions, bundle: LoadedBundle, threads: number): object {
+  const { cache } = options
+  return {
+    bundle: bundle.path,
+    version: bundle.version,
+    threads,
+    renderTimeout: options.renderTimeout,
+    maxQueue: options.maxQueue,
+    cache: cache === null
+      ? false
+      : {
+          hotEntries: cache.hotEntries,
+          hotMaxBytes: cache.hotMaxBytes,
+          coldEntries: cache.coldEntries,
+          coldMaxBytes: cache.coldMaxBytes,
+          ttl: cache.ttl,
+          shared: cache.shared === null ? false : { prefix: cache.shared.prefix, timeout: cache.shared.timeout }
+        }
   }
 }
 

@@ -6,6 +6,7 @@ import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
 import { sendFailure } from './http/failure'
+import { RateLimitedLog } from './limited-log'
 import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
@@ -93,6 +94,8 @@ declare module 'fastify' {
 async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promise<void> {
   const options = normalizeOptions(rawOptions)
   const engine = await SsrEngine.start(options, fastify.log)
+  // Shed requests (503, 504) are logged at most once per code every 10 s, with a count of the others.
+  const shed = new RateLimitedLog()
 
   const namespace: SsrNamespace = {
     async render (url, data, callOptions) {
@@ -137,7 +140,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
       reply.raw.off('close', onClose)
       if (gone?.signal.aborted === true) return
       if (engine.closing) closeConnectionAfter(reply)
-      sendFailure(reply, error, target)
+      sendFailure(reply, error, target, shed)
     })
     return reply
   })
@@ -146,7 +149,10 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   if (options.purge !== null) registerPurgeRoute(fastify, engine, options.purge)
 
   fastify.addHook('preClose', async () => { engine.beginClose() })
-  fastify.addHook('onClose', async () => { await engine.close() })
+  fastify.addHook('onClose', async () => {
+    await engine.close()
+    shed.flush(fastify.log)
+  })
 }
 
 /** The plugin: `fastify.register(ssrPlugin, { bundle })`. */

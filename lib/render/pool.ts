@@ -52,7 +52,8 @@ interface Tracked {
 export type PoolFailure = 'aborted' | 'crashed' | 'closed'
 
 export class PoolError extends Error {
-  constructor (readonly kind: PoolFailure, cause: unknown) {
+  /** `started`: a worker had begun the task, so an abort terminated that worker (piscina replaces it). */
+  constructor (readonly kind: PoolFailure, cause: unknown, readonly started = false) {
     super(`render task ${kind}`, { cause })
   }
 }
@@ -155,9 +156,9 @@ export class RenderPool {
       }
       return outcome
     } catch (error) {
-      if (controller.signal.aborted) throw new PoolError('aborted', controller.signal.reason)
-      if (this.#closed) throw new PoolError('closed', error)
-      throw new PoolError('crashed', error)
+      if (controller.signal.aborted) throw new PoolError('aborted', controller.signal.reason, tracked.started)
+      if (this.#closed) throw new PoolError('closed', error, tracked.started)
+      throw new PoolError('crashed', error, tracked.started)
     } finally {
       this.#tasks.delete(id)
       deadline.removeEventListener('abort', onDeadline)
