@@ -167,6 +167,8 @@ export class SsrEngine {
     refreshFailures: 0
   }
 
+  /** Where the metrics listener (`metrics.port`) answers, once open. */
+  metricsUrl: string | null = null
   /** Time a worker spent rendering, and time a render waited for a worker. */
   readonly latency: { render: LatencyHistogram, queueWait: LatencyHistogram }
   readonly #host: BundleHost

@@ -41,6 +41,10 @@ export const FST_SSR_QUEUE_FULL = createError(
 export const FST_SSR_CLOSING = createError(
   'FST_SSR_CLOSING', 'Server is shutting down', 503)
 
+/** The metrics listener (`metrics.port`) could not listen: the port is taken, or the address is not this machine's. */
+export const FST_SSR_METRICS_LISTEN = createError(
+  'FST_SSR_METRICS_LISTEN', 'Cannot listen for metrics on %s: %s', 500)
+
 /** An admin route (metrics, purge) refused the request. */
 export const FST_SSR_UNAUTHORIZED = createError(
   'FST_SSR_UNAUTHORIZED', 'Unauthorized', 401)

@@ -7,7 +7,7 @@ import { normalizeOptions, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
 import { sendFailure } from './http/failure'
 import { RateLimitedLog } from './limited-log'
-import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
+import { registerMetrics, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './render/protocol'
 
@@ -61,6 +61,8 @@ export interface SsrNamespace {
   readonly version: string
   /** A snapshot of the cache, render and pool counters. */
   metrics (): SsrMetrics
+  /** The address of the metrics listener (`metrics.port`) once `ready()` has opened it; null without one. */
+  readonly metricsUrl: string | null
   /** The shared Redis tier's state and events, or null without `cache.shared`. */
   readonly shared: SsrSharedTier | null
 }
@@ -109,7 +111,8 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     reload: async (path) => await engine.reload(path),
     get version () { return engine.version },
     shared: engine.shared,
-    metrics: () => engine.snapshot()
+    metrics: () => engine.snapshot(),
+    get metricsUrl () { return engine.metricsUrl }
   }
   fastify.decorate('ssr', namespace)
 
@@ -145,7 +148,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     return reply
   })
 
-  if (options.metrics !== null) registerMetricsRoute(fastify, engine, options.metrics)
+  if (options.metrics !== null) registerMetrics(fastify, engine, options.metrics)
   if (options.purge !== null) registerPurgeRoute(fastify, engine, options.purge)
 
   fastify.addHook('preClose', async () => { engine.beginClose() })

@@ -8,15 +8,23 @@ import type { CompressionSettings } from './render/encode'
 /** Decides whether a request may use an admin route; `false` (or a rejection) answers 401. */
 export type SsrAuth = (request: FastifyRequest) => boolean | Promise<boolean>
 
-/** `GET /_ssr/metrics`: JSON, or Prometheus text with `Accept: text/plain` or `?format=prometheus`. */
+/**
+ * `GET /_ssr/metrics`: JSON, or Prometheus text with `Accept: text/plain` or `?format=prometheus`. The route exists
+ * only where you say how it is protected: behind `auth` on the application's server, and/or on a listener of its
+ * own (`port`), bound to loopback. A reverse proxy in front of the application then cannot expose it by accident.
+ */
 export interface SsrMetricsOptions {
-  /** Route path. Default `/_ssr/metrics`. */
+  /** Route path, on both. Default `/_ssr/metrics`. */
   path?: string
-  /**
-   * Who may read the metrics. Default: only requests made directly from the loopback interface (127.0.0.1, ::1)
-   * without proxy headers, so nothing is exposed to strangers until you say who may scrape.
-   */
+  /** Serves the route on the application's server, to requests this function allows (`true`); others get 401. */
   auth?: SsrAuth
+  /**
+   * Serves the route on a listener of its own, on this port (0: any free port, see `app.ssr.metricsUrl`), opened at
+   * `ready()` and closed with the server. No `auth` applies there: keep it off the network.
+   */
+  port?: number
+  /** Address of the metrics listener. Default `127.0.0.1`. */
+  host?: string
 }
 
 /** `DELETE /_ssr/cache[?prefix=/products]`: clears the cache, or the pages under a prefix. Off unless configured. */
@@ -137,7 +145,7 @@ export interface SsrOptions {
   cache?: SsrCacheOptions | false
   /** Compression of cached pages (br and gzip, made once in the worker), or `false` to send them uncompressed. */
   compression?: SsrCompressionOptions | false
-  /** The metrics route; `false` removes it. Default: `/_ssr/metrics`, loopback-only. */
+  /** The metrics route, behind `auth` and/or on a loopback listener of its own (`port`). Absent unless given. */
   metrics?: SsrMetricsOptions | false
   /** The purge route; absent by default. */
   purge?: SsrPurgeOptions
@@ -146,6 +154,15 @@ export interface SsrOptions {
 export interface ResolvedRoute {
   path: string
   auth: SsrAuth
+}
+
+export interface ResolvedMetrics {
+  path: string
+  /** Null: not served on the application's server. */
+  auth: SsrAuth | null
+  /** Null: no listener of its own. */
+  port: number | null
+  host: string
 }
 
 export interface ResolvedSharedOptions {
@@ -186,7 +203,7 @@ export interface ResolvedOptions {
   watch: boolean
   cache: ResolvedCacheOptions | null
   compression: CompressionSettings | null
-  metrics: ResolvedRoute | null
+  metrics: ResolvedMetrics | null
   purge: ResolvedRoute | null
 }
 
@@ -359,25 +376,44 @@ function resolveShared (value: unknown, cacheTtl: number): ResolvedSharedOptions
   }
 }
 
-const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
-
-/** The default guard of the metrics route: a direct request from this machine, not one relayed by a proxy. */
-export function loopbackOnly (request: FastifyRequest): boolean {
-  const headers = request.headers
-  if (headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined || headers['x-real-ip'] !== undefined) return false
-  return loopback.has(request.socket.remoteAddress ?? '')
-}
-
-function resolveRoute (name: string, value: unknown, defaultPath: string, authRequired: boolean): ResolvedRoute {
-  if (!isPlainObject(value)) invalid(name, `expected false or an object, got ${describe(value)}`)
+function resolveRoute (name: string, value: unknown, defaultPath: string): ResolvedRoute {
+  if (!isPlainObject(value)) invalid(name, `expected an object { path?, auth }, got ${describe(value)}`)
   for (const key of Object.keys(value)) {
     if (key !== 'path' && key !== 'auth') invalid(`${name}.${key}`, 'unknown option; expected path or auth')
   }
   const { path = defaultPath, auth } = value
+  if (auth === undefined) invalid(`${name}.auth`, 'expected a function (request) => boolean; this route never exists unprotected')
+  return { path: routePath(name, path), auth: authFunction(name, auth) }
+}
+
+function routePath (name: string, path: unknown): string {
   if (typeof path !== 'string' || !path.startsWith('/')) invalid(`${name}.path`, `expected a path starting with "/", got ${describe(path)}`)
-  if (auth === undefined && authRequired) invalid(`${name}.auth`, 'expected a function (request) => boolean; this route never exists unprotected')
-  if (auth !== undefined && typeof auth !== 'function') invalid(`${name}.auth`, `expected a function (request) => boolean, got ${describe(auth)}`)
-  return { path, auth: (auth as SsrAuth | undefined) ?? loopbackOnly }
+  return path
+}
+
+function authFunction (name: string, auth: unknown): SsrAuth {
+  if (typeof auth !== 'function') invalid(`${name}.auth`, `expected a function (request) => boolean, got ${describe(auth)}`)
+  return auth as SsrAuth
+}
+
+function resolveMetrics (value: unknown): ResolvedMetrics | null {
+  if (value === undefined || value === false) return null
+  if (!isPlainObject(value)) invalid('metrics', `expected false or an object { path?, auth?, port?, host? }, got ${describe(value)}`)
+  const known = ['path', 'auth', 'port', 'host']
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) invalid(`metrics.${key}`, `unknown option; expected one of ${known.join(', ')}`)
+  }
+  const { path = '/_ssr/metrics', auth, port, host = '127.0.0.1' } = value
+  if (auth === undefined && port === undefined) {
+    invalid('metrics', 'expected auth (the route on the application\'s server, for requests it allows) or port (a listener of its own on loopback), or both; the route never exists unprotected')
+  }
+  if (typeof host !== 'string' || host === '') invalid('metrics.host', `expected an address to listen on, got ${describe(host)}`)
+  return {
+    path: routePath('metrics', path),
+    auth: auth === undefined ? null : authFunction('metrics', auth),
+    port: port === undefined ? null : integer('metrics.port', port, 0, 0, 65_535),
+    host
+  }
 }
 
 function resolveCompression (value: unknown): CompressionSettings | null {
@@ -428,7 +464,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     watch: flag('watch', options.watch, false),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
-    metrics: options.metrics === false ? null : resolveRoute('metrics', options.metrics ?? {}, '/_ssr/metrics', false),
-    purge: options.purge === undefined ? null : resolveRoute('purge', options.purge, '/_ssr/cache', true)
+    metrics: resolveMetrics(options.metrics),
+    purge: options.purge === undefined ? null : resolveRoute('purge', options.purge, '/_ssr/cache')
   }
 }

@@ -6,14 +6,44 @@ import { bundle, startApp } from './helpers/app'
 const mixed = bundle('mixed.js')
 const unauthorized = { statusCode: 401, code: 'FST_SSR_UNAUTHORIZED', error: 'Unauthorized', message: 'Unauthorized' }
 
-test('by default the metrics route answers direct loopback requests and refuses relayed ones', async (t) => {
+test('by default there is no metrics route: not even a direct loopback request reads it', async (t) => {
   const { get } = await startApp(t, { bundle: mixed })
-  t.equal((await get('/_ssr/metrics')).status, 200)
-  for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
-    const res = await get('/_ssr/metrics', { headers: { [header]: '203.0.113.9' } })
-    t.equal(res.status, 401, header)
-    t.same(await res.json(), unauthorized, 'nothing else revealed')
-  }
+  const res = await get('/_ssr/metrics')
+  t.equal(res.headers.get('x-ssr-cache'), 'MISS', 'the catch-all page route answered instead')
+})
+
+test('metrics: {} without auth or port fails register: the route never exists unprotected', async (t) => {
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: mixed, threads: 1, metrics: {} })
+  await t.rejects(app.ready(), { code: 'FST_SSR_INVALID_OPTION', message: /"metrics": expected auth .* or port .*, or both/ })
+  await app.close()
+})
+
+test('metrics: { port } serves the route on a loopback listener of its own, and not on the application\'s port', async (t) => {
+  const { app, get } = await startApp(t, { bundle: mixed, metrics: { port: 0 } })
+  await get('/x')
+  const url = app.ssr.metricsUrl ?? ''
+  t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/_ssr\/metrics$/)
+  const json = await fetch(url)
+  t.equal(json.status, 200)
+  t.equal((await json.json()).renders.total, 1)
+  const text = await fetch(url, { headers: { accept: 'text/plain;version=0.0.4' } })
+  t.match(text.headers.get('content-type'), /^text\/plain/)
+  t.match(await text.text(), /ssr_renders_total 1/)
+  t.equal((await fetch(url.replace('/_ssr/metrics', '/elsewhere'))).status, 404, 'nothing else there')
+  t.equal((await fetch(url, { method: 'POST' })).status, 405)
+  t.equal((await get('/_ssr/metrics')).headers.get('x-ssr-cache'), 'MISS', 'not on the application\'s port: the page route answered')
+  await app.close()
+  await t.rejects(fetch(url), 'closed with the server')
+})
+
+test('a metrics port already taken fails ready() with FST_SSR_METRICS_LISTEN', async (t) => {
+  const { app: first } = await startApp(t, { bundle: mixed, metrics: { port: 0 } })
+  const port = Number(new URL(first.ssr.metricsUrl ?? '').port)
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: mixed, threads: 1, metrics: { port } })
+  await t.rejects(app.ready(), { code: 'FST_SSR_METRICS_LISTEN', message: /127\.0\.0\.1:\d+: .*EADDRINUSE/ })
+  await app.close()
 })
 
 test('metrics: { path, auth } moves and protects the route', async (t) => {

@@ -14,7 +14,7 @@ function sample (families: Family[], name: string, labels?: Record<string, strin
 }
 
 test('GET /_ssr/metrics reports JSON whose values move with hits, misses, errors, timeouts and 503s', async (t) => {
-  const { get } = await startApp(t, { bundle: bundle('mixed.js'), threads: 1, maxQueue: 0, renderTimeout: 300, cache: { hotEntries: 1 } })
+  const { get } = await startApp(t, { bundle: bundle('mixed.js'), threads: 1, maxQueue: 0, renderTimeout: 300, cache: { hotEntries: 1 }, metrics: { auth: () => true } })
   const read = async () => await (await get('/_ssr/metrics')).json()
 
   const empty = await read()
@@ -64,7 +64,7 @@ test('GET /_ssr/metrics reports JSON whose values move with hits, misses, errors
 })
 
 test('the Prometheus exposition parses with a real parser and follows the naming conventions', async (t) => {
-  const { get } = await startApp(t, { bundle: bundle('mixed.js') })
+  const { get } = await startApp(t, { bundle: bundle('mixed.js'), metrics: { auth: () => true } })
   await get('/x')
   await get('/x')
   await get('/fail')
@@ -90,7 +90,7 @@ test('the Prometheus exposition parses with a real parser and follows the naming
 })
 
 test('app.ssr.metrics() returns the same snapshot as the route', async (t) => {
-  const { app, get } = await startApp(t, { bundle: bundle('mixed.js') })
+  const { app, get } = await startApp(t, { bundle: bundle('mixed.js'), metrics: { auth: () => true } })
   await get('/y')
   const fromRoute = await (await get('/_ssr/metrics')).json()
   const fromCode = JSON.parse(JSON.stringify(app.ssr.metrics()))

@@ -26,7 +26,7 @@ function pageName (instance: Instance, url: string): string {
 test('two instances share pages through Redis: one renders, the other serves the same bytes and ETag', { skip }, async (t) => {
   const redis = await RedisServer.start(t)
   const a = await startInstance(t, redis, { bundle: counter })
-  const b = await startInstance(t, redis, { bundle: counter })
+  const b = await startInstance(t, redis, { bundle: counter, metrics: { port: 0 } })
 
   // A small page is stored uncompressed.
   const plain = await a.get('/small')
@@ -55,7 +55,7 @@ test('two instances share pages through Redis: one renders, the other serves the
   // Closing waits for write-throughs in progress, so A's counters are final then.
   await a.app.close()
   t.match(a.app.ssr.metrics().cache?.shared, { hits: 0, misses: 2, writes: 2, writesDiscarded: 0 })
-  const text = await (await b.get('/_ssr/metrics?format=prometheus')).text()
+  const text = await (await fetch(`${b.app.ssr.metricsUrl ?? ''}?format=prometheus`)).text()
   const families = parsePrometheusTextFormat(text) as Array<{ name: string, metrics: Array<{ value: string, labels?: Record<string, string> }> }>
   const value = (name: string): number => Number(families.find((f) => f.name === name)?.metrics[0].value)
   t.equal(value('ssr_shared_connected'), 1)

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import { freePort } from './port'
 
 /**
  * A real redis-server for the shared-tier tests, started on a free port and stopped when the test ends. Without the
@@ -22,17 +22,6 @@ export function redisSkip (): string | false {
   }
   console.error(`# SKIP ${reason}`)
   return reason
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address !== 'object') throw new Error('no port')
-  return address.port
 }
 
 export class RedisServer {
