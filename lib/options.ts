@@ -86,7 +86,10 @@ export interface SsrSharedCacheOptions {
   prefix?: string
   /** Seconds a page stays in Redis after it was rendered; 0 keeps it until Redis evicts it. Default: `cache.ttl`. */
   ttl?: number
-  /** Milliseconds a Redis call may take before the request goes on without it. Default 200. */
+  /**
+   * Milliseconds a request may spend in Redis calls, all of them together (a lookup, and the lookups made while it
+   * waits for another instance's render), before it goes on without Redis. Default 200.
+   */
   timeout?: number
   /**
    * Milliseconds of the render lock that makes N instances missing a page render it once; the holder extends it
@@ -170,7 +173,7 @@ export interface ResolvedSharedOptions {
   prefix: string
   /** Seconds a page stays in Redis; 0: until Redis evicts it. */
   ttl: number
-  /** Milliseconds each Redis call may take. */
+  /** Milliseconds of Redis calls a request may spend in total; also the bound of each background call. */
   timeout: number
   /** Milliseconds of the render lock; 0: no cluster-wide coalescing. */
   lockTtl: number

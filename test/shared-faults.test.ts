@@ -132,3 +132,34 @@ test('an instance whose subscription dropped: its write-through is refused after
   t.equal(a.app.ssr.metrics().cache?.shared?.writesDiscarded, 1)
   t.equal(await client.ping(), 'PONG', 'the application\'s own client is left open')
 })
+
+test('a Redis that answers slowly costs a request one timeout in total, not one per call', { skip }, async (t) => {
+  const redis = await RedisServer.start(t)
+  // Lookups answer within 250-500 ms, each under the 1 s timeout: per call, none would ever time out.
+  // lockTtl 80: the request looks again every 20 ms while it waits, so nearly all its time is spent in Redis calls.
+  const a = await startInstance(t, redis, { bundle: counter, renderTimeout: 8_000 }, { timeout: 1_000, lockTtl: 80 })
+  const inspect = redis.client(t)
+  // Another instance holds the page's render lock and never finishes: the request waits for it, looking again
+  // every 20 ms, up to its render deadline (8 s), as long as Redis answers.
+  const lock = pageRef('ssr:', pageKey(a.app.ssr.version, '/held', undefined), '/held').lock
+  await inspect.set(lock, 'another-instance', 'PX', 60_000)
+  const pauser = redis.client(t)
+  const slow = { on: true }
+  const pausing = (async () => {
+    // Pause after pause, with a short gap in which the commands waiting are answered.
+    while (slow.on) {
+      await pauser.call('CLIENT', 'PAUSE', '250', 'ALL')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })()
+  const started = Date.now()
+  const res = await a.get('/held')
+  const elapsed = Date.now() - started
+  slow.on = false
+  await pausing
+  t.equal(res.status, 200)
+  t.equal(cacheState(res), 'MISS', 'rendered here once the Redis budget was spent')
+  t.equal(a.app.ssr.metrics().cache?.shared?.lockWaits, 1, 'it did wait for the lock first')
+  // The budget (1 s of Redis calls) plus the 20 ms waits between them; the per-call bound let this go to 8 s.
+  t.ok(elapsed < 3_000, `answered in ${elapsed} ms, well before the 8 s a per-call bound allowed`)
+})

@@ -49,8 +49,8 @@ export class RedisStore implements SharedStore {
     this.#pausedUntil = 0
   }
 
-  async lookup (ref: PageRef, lock: LockRequest | null): Promise<LookupResult> {
-    const reply = await this.#script('lookup', lookupScript, [ref.page, ref.lock, this.#names.epoch], [lock?.token ?? '', lock?.ttlMs ?? 0]) as [Buffer | null, number, Buffer | null]
+  async lookup (ref: PageRef, lock: LockRequest | null, timeoutMs = this.#timeoutMs): Promise<LookupResult> {
+    const reply = await this.#script('lookup', lookupScript, [ref.page, ref.lock, this.#names.epoch], [lock?.token ?? '', lock?.ttlMs ?? 0], timeoutMs) as [Buffer | null, number, Buffer | null]
     const epoch = reply[2]?.toString() ?? ''
     if (reply[0] !== null) return { found: true, value: reply[0], ttlMs: reply[1] < 0 ? null : reply[1], epoch }
     return { found: false, lock: reply[1] === 1 ? 'taken' : reply[1] === 0 ? 'held' : 'none', epoch }
@@ -83,12 +83,12 @@ export class RedisStore implements SharedStore {
   }
 
   async epoch (): Promise<Epoch> {
-    const value = await this.#call('epoch', async () => await this.#client.callBuffer('GET', this.#names.epoch)) as Buffer | null
+    const value = await this.#call('epoch', this.#timeoutMs, async () => await this.#client.callBuffer('GET', this.#names.epoch)) as Buffer | null
     return value?.toString() ?? ''
   }
 
-  async #script (op: string, script: Script, keys: string[], args: Arg[]): Promise<unknown> {
-    return await this.#call(op, async () => {
+  async #script (op: string, script: Script, keys: string[], args: Arg[], timeoutMs = this.#timeoutMs): Promise<unknown> {
+    return await this.#call(op, timeoutMs, async () => {
       try {
         return await this.#client.callBuffer('EVALSHA', script.sha, keys.length, ...keys, ...args)
       } catch (error) {
@@ -99,7 +99,7 @@ export class RedisStore implements SharedStore {
     })
   }
 
-  async #call (op: string, run: () => Promise<unknown>): Promise<unknown> {
+  async #call (op: string, timeoutMs: number, run: () => Promise<unknown>): Promise<unknown> {
     if (!this.connected) throw this.#failed(new SharedTierError('unavailable', op, `skipped: Redis is ${this.#client.status}`))
     if (!this.available) throw this.#failed(new SharedTierError('unavailable', op, `skipped: ${failuresBeforePause} calls failed in a row, trying again within ${pauseMs} ms`))
     let timer: NodeJS.Timeout | undefined
@@ -107,7 +107,7 @@ export class RedisStore implements SharedStore {
     // A late answer or error after the timeout is nobody's to handle.
     call.catch(() => {})
     const timeout = new Promise<never>((resolve, reject) => {
-      timer = setTimeout(() => reject(new SharedTierError('timeout', op, `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
+      timer = setTimeout(() => reject(new SharedTierError('timeout', op, `no answer within ${timeoutMs} ms`)), timeoutMs)
     })
     try {
       const reply = await Promise.race([call, timeout])

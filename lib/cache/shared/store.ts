@@ -33,8 +33,11 @@ export interface SharedStore {
   readonly available: boolean
   /** The connection is ready again: failures before it no longer pause calls. */
   reconnected (): void
-  /** The page, or when there is none, an attempt to take its render lock, in one atomic step. */
-  lookup (ref: PageRef, lock: LockRequest | null): Promise<LookupResult>
+  /**
+   * The page, or when there is none, an attempt to take its render lock, in one atomic step. `timeoutMs` bounds this
+   * call (default: the store's timeout); a request's calls share one budget (see SharedTier.fetch).
+   */
+  lookup (ref: PageRef, lock: LockRequest | null, timeoutMs?: number): Promise<LookupResult>
   /**
    * Stores a rendered page for `ttlMs` (0: no expiry) unless an invalidation ran since `epoch`; releases the lock
    * `token` (if given) and wakes waiting instances either way. Resolves true if stored.

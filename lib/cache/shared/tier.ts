@@ -162,23 +162,36 @@ export class SharedTier extends EventEmitter {
   /**
    * The page for `key`: from Redis, from another instance's render (waiting for it under the render lock), or from
    * `render`, written through afterwards. Any Redis failure falls back to `render`.
+   *
+   * `cache.shared.timeout` is this request's budget for Redis calls, all of them together: a lookup gets what is
+   * left, and with nothing left the page is rendered without asking again. So a Redis that stops answering (paused,
+   * overloaded) costs a request at most one timeout, however many times it looked while waiting for another
+   * instance's render. That wait itself is a render's, bounded by `waitMs`.
    */
   async fetch<P extends Page> (key: string, url: string, render: () => Promise<P>, call: FetchCall): Promise<P | SharedHit> {
     const ref = pageRef(this.#names.prefix, key, url)
     const lock = this.#options.lockTtl > 0 ? { token: lockToken(), ttlMs: this.#options.lockTtl } : null
     const giveUpAt = Date.now() + call.waitMs
+    let budgetMs = this.#options.timeout
     let waited = false
     for (;;) {
+      if (budgetMs < 1) {
+        this.counters.misses++
+        return await render()
+      }
       // Registered before the lookup, so a notice sent between the lookup and the wait is not missed.
       const wake = lock === null ? null : this.#bus.waitRendered(ref.page)
       let found: LookupResult
+      const calledAt = performance.now()
       try {
-        found = await this.#store.lookup(ref, lock)
+        found = await this.#store.lookup(ref, lock, Math.ceil(budgetMs))
       } catch {
         wake?.cancel()
         this.counters.misses++
         // Without an epoch to check against, a write-through could restore a page purged meanwhile: none is made.
         return await render()
+      } finally {
+        budgetMs -= performance.now() - calledAt
       }
       if (found.found) {
         wake?.cancel()
