@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
@@ -5,6 +6,7 @@ import type { SharedInvalidationEvent } from './cache/shared/tier'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
+import { ConnectionDrain } from './http/drain'
 import { sendFailure } from './http/failure'
 import { RateLimitedLog } from './limited-log'
 import { registerMetrics, registerPurgeRoute } from './http/routes'
@@ -151,7 +153,12 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   if (options.metrics !== null) registerMetrics(fastify, engine, options.metrics)
   if (options.purge !== null) registerPurgeRoute(fastify, engine, options.purge)
 
-  fastify.addHook('preClose', async () => { engine.beginClose() })
+  // Created now, so it sees every connection the server accepts (an HTTP/2 server has none of these).
+  const drain = 'closeIdleConnections' in fastify.server ? new ConnectionDrain(fastify.server as Server) : null
+  fastify.addHook('preClose', async () => {
+    engine.beginClose()
+    await drain?.drain()
+  })
   fastify.addHook('onClose', async () => {
     await engine.close()
     shed.flush(fastify.log)
