@@ -22,8 +22,8 @@ export interface ServedPage {
   status: number
   headers: PageHeaders
   bodies: Bodies<Buffer | string>
-  /** Strong ETag of the identity body. */
-  etag: string
+  /** Strong ETag of the identity body; null for pages rendered with the cache off (see page.ts). */
+  etag: string | null
   cache: CacheState
 }
 

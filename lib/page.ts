@@ -22,6 +22,9 @@ export interface Page<Identity extends Buffer | string = Buffer> {
   status: number
   headers: PageHeaders
   bodies: Bodies<Identity>
-  /** Strong ETag of the UTF-8 bytes of the HTML. */
-  etag: string
+  /**
+   * Strong ETag of the UTF-8 bytes of the HTML. A page sent once and never stored has none: it goes out with
+   * `no-store`, so no client would ever revalidate it, and hashing it would be work for nothing.
+   */
+  etag: Identity extends Buffer ? string : null
 }

@@ -107,10 +107,10 @@ function prepare (page: ServedPage, encoding: Encoding, weak: boolean): Prepared
   }
   // Identity sent to a client that accepts some coding this page has no body for: @fastify/compress, or a proxy,
   // may still encode it, and one strong tag must not name two representations (RFC 9110 §8.8.1).
-  headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
+  if (page.etag !== null) headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
   if (encoding !== 'identity') headers['content-encoding'] = encoding
   const notModified: PageHeaders = Object.create(null)
-  notModified.etag = headers.etag
+  if (headers.etag !== undefined) notModified.etag = headers.etag
   for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
   const body = encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity
   return { headers, body: body as Buffer | string, notModified }
@@ -140,7 +140,7 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
   const weak = encoding === 'identity' && acceptEncoding !== undefined && acceptEncoding !== '' && stanceOf(acceptEncoding.toLowerCase()).acceptsCoding
   const prepared = preparedFor(page, encoding, weak)
   const ifNoneMatch = reply.request.headers['if-none-match']
-  if (ifNoneMatch !== undefined && page.status === 200 && matchesIfNoneMatch(ifNoneMatch, page.etag)) {
+  if (ifNoneMatch !== undefined && page.etag !== null && page.status === 200 && matchesIfNoneMatch(ifNoneMatch, page.etag)) {
     // x-ssr-cache describes the response, not the representation: it stays, as Date does.
     return reply.code(304).headers(prepared.notModified).header('x-ssr-cache', page.cache).send()
   }

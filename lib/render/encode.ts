@@ -32,11 +32,6 @@ export function etagOf (identity: Buffer): string {
   return `"${sha256(identity).slice(0, 27)}"`
 }
 
-/** The same ETag as etagOf gives the UTF-8 bytes of `html`, without making them. */
-export function etagOfText (html: string): string {
-  return `"${sha256(html).slice(0, 27)}"`
-}
-
 /** Encodes a rendered page once: identity bytes, brotli and gzip when asked and worth it, and its ETag. */
 export function encodeBodies (html: string, settings: CompressionSettings | null): EncodedBodies {
   const identity = Buffer.allocUnsafeSlow(Buffer.byteLength(html))

@@ -39,8 +39,8 @@ export interface RenderSuccess {
   body: string | Uint8Array
   br: Uint8Array | null
   gzip: Uint8Array | null
-  /** Strong ETag of the UTF-8 bytes of the HTML. */
-  etag: string
+  /** Strong ETag of the UTF-8 bytes of the HTML; none for BodyForm.text (see Page.etag). */
+  etag: string | null
 }
 
 export interface RenderFailure {

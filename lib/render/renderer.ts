@@ -4,6 +4,7 @@ import {
 } from '../errors'
 import type { Page } from '../page'
 import { admit, type AdmissionLimits } from './admission'
+import { etagOf } from './encode'
 import { PoolError, type CancelSource, type RenderPool } from './pool'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderSuccess } from './protocol'
 
@@ -58,16 +59,16 @@ export class Renderer {
    */
   async render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource): Promise<Page> {
     const { status, headers, body, br, gzip, etag } = await this.#run(url, data, timeoutMs, compress ? BodyForm.compressed : BodyForm.bytes, cancel)
-    // Byte forms always answer bytes; the conversion only keeps the type honest.
+    // Byte forms always answer bytes and a tag; the fallbacks only keep the types honest.
     const identity = typeof body === 'string' ? Buffer.from(body) : adopt(body)
-    return { status, headers, bodies: { identity, br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag }
+    return { status, headers, bodies: { identity, br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: etag ?? etagOf(identity) }
   }
 
   /** Renders a page sent once and never stored: the HTML stays the string the render returned. Rejects as render(). */
   async renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource): Promise<Page<string>> {
-    const { status, headers, body, etag } = await this.#run(url, data, timeoutMs, BodyForm.text, cancel)
+    const { status, headers, body } = await this.#run(url, data, timeoutMs, BodyForm.text, cancel)
     const identity = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
-    return { status, headers, bodies: { identity, br: null, gzip: null }, etag }
+    return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
   }
 
   async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined): Promise<RenderSuccess> {

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { encodeBodies, etagOfText } from './encode'
+import { encodeBodies } from './encode'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
@@ -81,7 +81,7 @@ async function perform ([, url, data, deadline, form]: RenderTask): Promise<Rend
     return failure(error instanceof InvalidResultError ? 'result' : 'render', error)
   }
   const { html, status, headers } = result
-  if (form === BodyForm.text) return { ok: true, status, headers, body: html, br: null, gzip: null, etag: etagOfText(html) }
+  if (form === BodyForm.text) return { ok: true, status, headers, body: html, br: null, gzip: null, etag: null }
   // Compressed once here, off the main thread, and only for pages the main thread may cache and serve again.
   const { identity, br, gzip, etag } = encodeBodies(html, form === BodyForm.compressed ? compression : null)
   return { ok: true, status, headers, body: identity, br, gzip, etag }
