@@ -187,7 +187,8 @@ export class SsrEngine {
       timing: (timing) => {
         latency.render.record(timing.renderMs)
         latency.queueWait.record(timing.queueWaitMs)
-      }
+      },
+      pinned: pinLog(log)
     }
     const first = await startBundle(await readBundle(options.bundle), options, events)
     const engine = new SsrEngine(options, first, events, latency, log, now)
@@ -527,6 +528,19 @@ export class SsrEngine {
       return await promise
     } finally {
       this.#running.delete(promise)
+    }
+  }
+}
+
+/** Logs where `pinThreads` put each worker: every success at info, the first failure at warn (the rest would repeat it). */
+function pinLog (log: EngineLogger): NonNullable<PoolEvents['pinned']> {
+  let warned = false
+  return (threadId, result) => {
+    if ('cpu' in result) {
+      log.info?.({ threadId, cpu: result.cpu }, 'SSR worker pinned to its CPU')
+    } else if (!warned) {
+      warned = true
+      log.warn({ threadId, reason: result.failed }, 'SSR worker could not be pinned to a CPU; workers run unpinned')
     }
   }
 }
