@@ -12,7 +12,8 @@ const page = {
   status: 200,
   headers: { 'x-custom': ['1', '2'], 'cache-control': 'max-age=60' },
   bodies: { identity: html, br: brotliCompressSync(html), gzip: gzipSync(html) },
-  etag: '"abc"'
+  etag: '"abc"',
+  renderedAt: 1_700_000_000_123
 }
 
 test('a page round-trips through the Redis value, without its identity bytes when it has br', async (t) => {
