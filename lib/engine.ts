@@ -4,7 +4,7 @@ import { FST_SSR_CLOSING, FST_SSR_INVALID_DATA } from './errors'
 import type { ResolvedOptions } from './options'
 import { servableOnError } from './cache/freshness'
 import { customKey, isKeyOfVersion, loaderKey, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
-import { storeTtl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
+import { uncachedCacheControl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
 import { mergeVary, varyHeader, variesByCookie, varyKeyPart, type RequestHeaders, type VaryName } from './cache/vary'
 import { isLoader, loadData } from './loader'
 import { withBytes, type CacheEntry } from './cache/entry'
@@ -58,7 +58,7 @@ export type EngineLogger = HostLogger
  * A page a flight produced, with its render time; set when it came from the shared tier, with what Redis had left of
  * its life (ms; null: no expiry).
  */
-type RenderedPage = Page & { renderedAt: number, fromShared?: true, ttlMs?: number | null }
+type RenderedPage = Page & { renderedAt: number, ttl: number | null, fromShared?: true, ttlMs?: number | null }
 
 /** One render shared by every concurrent miss of a key. */
 interface Flight {
@@ -169,6 +169,8 @@ export class SsrEngine {
   readonly #renderer: Renderer
   /** What is stored, for how long, and what caches downstream are told (cache/policy.ts). */
   readonly #policy: StorePolicy
+  /** Set once a key has carried cache.vary values: invalidations then look for variants. */
+  #varied = false
   #closing = false
   #closeTimer: NodeJS.Timeout | undefined
   #closed: Promise<void> | undefined
@@ -185,8 +187,7 @@ export class SsrEngine {
       : new SharedTier(options.cache.shared, {
         dropKey: (rest) => this.#dropKey(withVersion(this.version, rest)),
         dropPrefix: (prefix) => this.#dropPrefix(prefix),
-        dropAll: () => this.#dropAll(),
-        storeTtl: (status, headers) => storeTtl(status, headers, this.#policy)
+        dropAll: () => this.#dropAll()
       }, log)
     this.#host = new BundleHost(first, options, events, log, (previous, next) => this.#switched(previous, next))
     this.#renderer = new Renderer(() => this.#pool, options, this.counters)
@@ -249,6 +250,7 @@ export class SsrEngine {
     const vary = mergeVary(cacheOptions.vary, call.vary)
     const base = this.#keyFor(renderUrl, data, call.key)
     if (base === null) return new Miss(renderUrl, null, undefined, noVary)
+    if (vary.length > 0) this.#varied = true
     const key = vary.length === 0 ? base : base + varyKeyPart(vary, headers)
     const found = this.cache.get(key)
     if (found === undefined) return new Miss(renderUrl, key, undefined, vary)
@@ -269,7 +271,7 @@ export class SsrEngine {
     if (key === null) {
       // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
       const page = await this.#track(this.#renderOnce(url, data, call))
-      const { headers } = withCacheHeaders({ url, status: page.status, headers: page.headers }, this.#now(), noPageVary, neverStored)
+      const headers = page.headers['cache-control'] === undefined ? { ...page.headers, 'cache-control': uncachedCacheControl } : page.headers
       return { ...page, headers, cache: 'BYPASS' }
     }
     let flight = this.#flights.get(key)
@@ -331,11 +333,21 @@ export class SsrEngine {
 
   /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
-    const key = dataKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
-    // Data without a canonical form is never stored.
-    if (key === null) return false
-    this.shared?.invalidateKey(key)
-    return this.#dropKey(key)
+    const renderUrl = normalizeUrl(url, this.options.cache?.query ?? null, this.options.cache?.ignoreQuery)
+    // Data without a canonical form is never stored; without data (or with a loader), the page of the loader too.
+    const keys: string[] = []
+    const key = isLoader(data) ? null : dataKey(this.version, renderUrl, data)
+    if (key !== null) keys.push(key)
+    if (data === undefined || isLoader(data)) keys.push(loaderKey(this.version, renderUrl))
+    let removed = false
+    for (const base of keys) {
+      this.shared?.invalidateKey(base)
+      if (this.#dropVariants(base)) removed = true
+    }
+    // Redis names pages by a hash of the whole key, so the variants other instances stored there are reached by the
+    // URL: a prefix purge, which may also drop pages under longer URLs (they are rendered again, nothing worse).
+    if (this.#varied) this.shared?.invalidatePrefix(renderUrl)
+    return removed
   }
 
   /** Removes the page stored under a key a route supplied with `{ key }`. */
@@ -353,6 +365,16 @@ export class SsrEngine {
   clear (): number {
     this.shared?.clear()
     return this.#dropAll()
+  }
+
+  /** Drops the page of `base` in every variant cache.vary made of it (keys `base` + NUL + name=value…). */
+  #dropVariants (base: string): boolean {
+    let removed = this.#dropKey(base)
+    if (!this.#varied) return removed
+    const prefix = `${base}\u0000`
+    for (const [key, flight] of this.#flights) if (key.startsWith(prefix)) flight.discard = true
+    if ((this.cache?.deleteWhere((entry) => entry.key.startsWith(prefix)) ?? 0) > 0) removed = true
+    return removed
   }
 
   #dropKey (key: string): boolean {
@@ -499,8 +521,8 @@ export class SsrEngine {
       const page = await this.#renderer.render(url, value, Math.max(1, timeout - (Date.now() - start)), compress, controller)
       const renderedAt = this.#now()
       // Added before the shared tier writes the page through, so every instance serves the same headers.
-      const { headers } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, pageVary, this.#policy)
-      return { ...page, headers, renderedAt }
+      const { headers, ttl } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, pageVary, this.#policy)
+      return { ...page, headers, renderedAt, ttl }
     })())
     // With a shared tier, a miss (or a refresh) asks Redis, or waits for another instance's render, before rendering.
     const fetched = this.shared === null
@@ -529,7 +551,9 @@ export class SsrEngine {
   #store (key: string, flight: Flight, page: RenderedPage): void {
     if (page.status >= 500 && flight.refresh) this.#refreshFailed(flight.url, { status: page.status })
     if (flight.discard || this.cache === null) return
-    const ttl = storeTtl(page.status, page.headers, this.#policy)
+    // Decided from what the render said, before the headers for downstream caches were added (a page that varies by
+    // a cookie says private to them, yet is stored here, under a key holding that cookie).
+    const { ttl } = page
     if (ttl !== null) {
       const { status, headers, bodies, etag, renderedAt } = page
       // A page from Redis lives here no longer than it had left there.
@@ -612,8 +636,7 @@ export class Miss {
 }
 
 const noVary: readonly VaryName[] = []
-const noPageVary: PageVary = { header: null, byCookie: false }
-/** The policy of a page rendered with the cache off: nothing is stored. */
+/** The policy when the cache is off: nothing is stored. */
 const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
 /**
