@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { FST_SSR_BUNDLE_LOAD } from './errors'
 import type { ResolvedOptions } from './options'
-import { RenderPool, type RenderTiming } from './render/pool'
+import { PoolError, RenderPool, type PoolEvents } from './render/pool'
 import { compileBundle } from './render/sandbox'
 
 /** A server bundle read and checked in the main thread, before any worker runs it. */
@@ -23,11 +23,7 @@ export interface LoadedBundle {
   pool: RenderPool
 }
 
-/** What the pool reports to the engine, whichever bundle it runs. */
-export interface PoolEvents {
-  onWorkerError (error: unknown): void
-  onTiming (timing: RenderTiming): void
-}
+export type { PoolEvents } from './render/pool'
 
 /** Reads the bundle, checks its syntax and hashes it. Throws FST_SSR_BUNDLE_LOAD naming the path and cause. */
 export async function readBundle (path: string): Promise<BundleSource> {
@@ -46,27 +42,31 @@ export async function readBundle (path: string): Promise<BundleSource> {
  */
 export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: PoolEvents): Promise<LoadedBundle> {
   const pool = new RenderPool({
-    bundlePath: bundle.path,
-    source: bundle.source,
-    cachedData: bundle.cachedData,
-    renderFunction: options.renderFunction,
-    globals: options.globals,
     threads: options.threads,
     maxHeapMb: options.maxHeapMb,
     maxRendersPerWorker: options.maxRendersPerWorker,
-    compression: options.compression
-  }, events.onWorkerError, events.onTiming)
-  let outcome
+    pinThreads: options.pinThreads,
+    workerData: {
+      bundlePath: bundle.path,
+      source: bundle.source,
+      cachedData: bundle.cachedData,
+      renderFunction: options.renderFunction,
+      globals: options.globals,
+      compression: options.compression
+    }
+  }, events)
+  let failure
   try {
     // A worker's start-up is not a render: it has a bound of its own (startTimeout).
-    outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.startTimeout) })
+    failure = await pool.ready(options.startTimeout)
   } catch (error) {
     await pool.destroy()
-    throw new FST_SSR_BUNDLE_LOAD(bundle.path, `the worker could not start (${describeCause(error)})`, { cause: error })
+    const cause = error instanceof PoolError ? error.cause : error
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, `the worker could not start (${describeCause(cause)})`, { cause })
   }
-  if (!outcome.ok) {
+  if (failure !== null) {
     await pool.destroy()
-    throw new FST_SSR_BUNDLE_LOAD(bundle.path, outcome.message)
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, failure.message)
   }
   return { path: bundle.path, version: bundle.version, loadedAt: new Date(), pool }
 }

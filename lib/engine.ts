@@ -1,35 +1,37 @@
-import { setMaxListeners } from 'node:events'
 import { resolve } from 'node:path'
 import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './bundle'
-import {
-  FST_SSR_CLOSING, FST_SSR_INVALID_DATA, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
-  FST_SSR_WORKER_CRASHED
-} from './errors'
+import { FST_SSR_CLOSING, FST_SSR_INVALID_DATA } from './errors'
 import type { ResolvedOptions } from './options'
 import { servableOnError } from './cache/freshness'
-import { customKey, isKeyOfVersion, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
-import { isCacheable } from './cache/policy'
-import { withBytes, type Bodies, type CacheEntry } from './cache/entry'
+import { customKey, isKeyOfVersion, loaderKey, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
+import { uncachedCacheControl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
+import { mergeVary, varyHeader, variesByCookie, varyKeyPart, type RequestHeaders, type VaryName } from './cache/vary'
+import { isLoader, loadData } from './loader'
+import { withBytes, type CacheEntry } from './cache/entry'
 import { TieredCache, type Found } from './cache/tiers'
 import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
-import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
+import type { Bodies, Page, PageHeaders } from './page'
 import { RateLimitedLog } from './limited-log'
 import { BundleHost, type HostLogger } from './reload'
-import { PoolError, type RenderPool } from './render/pool'
-import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
+import type { RenderPool } from './render/pool'
+import { Renderer, type RenderCounters as PoolRenderCounters } from './render/renderer'
 
 /** Where a response came from, as sent in `x-ssr-cache`. STALE: a page past its TTL, within a stale window. */
 export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'HIT-SHARED' | 'STALE' | 'MISS' | 'BYPASS'
 
+/** A page on its way to a client. Identity is a string only for pages rendered with the cache off (see page.ts). */
 export interface ServedPage {
   status: number
   headers: PageHeaders
-  /** Identity is always present here; br and gzip when the page was compressed. */
-  bodies: Bodies & { identity: Buffer }
-  /** Strong ETag of the identity body. */
-  etag: string
+  bodies: Bodies<Buffer | string>
+  /** Strong ETag of the identity body; null for pages rendered with the cache off (see page.ts). */
+  etag: string | null
   cache: CacheState
+  /** Seconds since it was rendered, for a page served from a cache tier (the Age header); else undefined. */
+  age?: number
+  /** When it was rendered (ms since the epoch), for a stored page: If-Modified-Since compares it. */
+  renderedAt?: number
 }
 
 export interface RenderCallOptions {
@@ -39,6 +41,10 @@ export interface RenderCallOptions {
   key?: string
   /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
   renderTimeout?: number
+  /** Request values this page varies by, besides `cache.vary` (validated names). */
+  vary?: readonly VaryName[]
+  /** What a data loader is called with: the Fastify request, for `reply.ssr`. */
+  request?: unknown
   /**
    * Aborted when the client went away: the caller stops waiting at once. The render itself is dropped only if no one
    * else waits for it and it has not started; a running one finishes (and is stored if cacheable).
@@ -49,15 +55,11 @@ export interface RenderCallOptions {
 /** Where the engine logs what no request hears of (workers dying between renders, background work, reloads). */
 export type EngineLogger = HostLogger
 
-interface RenderedPage {
-  status: number
-  headers: PageHeaders
-  bodies: Bodies & { identity: Buffer }
-  etag: string
-  /** Set when the page came from the shared tier, with what Redis had left of its life (ms; null: no expiry). */
-  fromShared?: true
-  ttlMs?: number | null
-}
+/**
+ * A page a flight produced, with its render time; set when it came from the shared tier, with what Redis had left of
+ * its life (ms; null: no expiry).
+ */
+type RenderedPage = Page & { renderedAt: number, ttl: number | null, fromShared?: true, ttlMs?: number | null }
 
 /** One render shared by every concurrent miss of a key. */
 interface Flight {
@@ -127,15 +129,7 @@ export interface EngineSnapshot {
   bundle: BundleInfo & { reloads: { succeeded: number, failed: number } }
 }
 
-export interface RenderCounters {
-  started: number
-  succeeded: number
-  failed: number
-  timedOut: number
-  crashed: number
-  rejected: number
-  /** Renders dropped from the queue because no client waited for them any more. */
-  cancelled: number
+export interface RenderCounters extends PoolRenderCounters {
   coalesced: number
   staleRevalidate: number
   staleOnError: number
@@ -167,22 +161,24 @@ export class SsrEngine {
     refreshFailures: 0
   }
 
-  /** Where the metrics listener (`metrics.port`) answers, once open. */
-  metricsUrl: string | null = null
   /** Time a worker spent rendering, and time a render waited for a worker. */
   readonly latency: { render: LatencyHistogram, queueWait: LatencyHistogram }
+  /** Where the metrics listener (`metrics.port`) answers, once open. */
+  metricsUrl: string | null = null
   readonly #host: BundleHost
   readonly #log: EngineLogger
   /** The cache's clock: TTLs and stale windows. Render deadlines always use real time (workers compare them). */
   readonly #now: () => number
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
+  readonly #renderer: Renderer
+  /** What is stored, for how long, and what caches downstream are told (cache/policy.ts). */
+  readonly #policy: StorePolicy
+  /** Set once a key has carried cache.vary values: invalidations then look for variants. */
+  #varied = false
   #closing = false
   #closeTimer: NodeJS.Timeout | undefined
   #closed: Promise<void> | undefined
-  readonly #shutdown = new AbortController()
-  /** Worker losses, logged without flooding (see #noteWorkerLoss). */
-  readonly #workerLog = new RateLimitedLog()
 
   private constructor (options: ResolvedOptions, first: LoadedBundle, events: PoolEvents, latency: SsrEngine['latency'], log: EngineLogger, now: () => number) {
     this.options = options
@@ -199,8 +195,8 @@ export class SsrEngine {
         dropAll: () => this.#dropAll()
       }, log)
     this.#host = new BundleHost(first, options, events, log, (previous, next) => this.#switched(previous, next))
-    // Every render in flight listens for shutdown; there may be thousands.
-    setMaxListeners(0, this.#shutdown.signal)
+    this.#renderer = new Renderer(() => this.#pool, options, this.counters)
+    this.#policy = options.cache ?? neverStored
   }
 
   /**
@@ -210,11 +206,13 @@ export class SsrEngine {
   static async start (options: ResolvedOptions, log: EngineLogger, now: () => number = Date.now): Promise<SsrEngine> {
     const latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
     const events: PoolEvents = {
-      onWorkerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
-      onTiming: (timing) => {
+      workerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
+      timing: (timing) => {
         latency.render.record(timing.renderMs)
         latency.queueWait.record(timing.queueWaitMs)
-      }
+      },
+      workerReplaced: replacementLog(log, options.renderTimeout),
+      pinned: pinLog(log)
     }
     const first = await startBundle(await readBundle(options.bundle), options, events)
     const engine = new SsrEngine(options, first, events, latency, log, now)
@@ -243,31 +241,52 @@ export class SsrEngine {
 
   /** The page for `url` and `data`: from the cache, from a render in flight, or rendered now. */
   async serve (url: string, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
+    const found = this.lookup(url, data, call)
+    return found instanceof Miss ? await this.fill(found, data, call) : found
+  }
+
+  /**
+   * The synchronous half of serve(): a page that can be sent now (a hit, or a stale page while one render refreshes
+   * it), or the Miss that fill() completes. A hit so costs no promise. Throws FST_SSR_BAD_URL for a request target
+   * that cannot be normalized and FST_SSR_INVALID_DATA for data that throws while it is keyed.
+   */
+  lookup (url: string, data: unknown, call: RenderCallOptions = {}, headers?: RequestHeaders): ServedPage | Miss {
     const cacheOptions = this.options.cache
-    const renderUrl = normalizeUrl(url, cacheOptions?.query ?? null)
-    const timeout = call.renderTimeout ?? this.options.renderTimeout
-    const key = this.cache !== null && call.cache !== false ? this.#keyFor(renderUrl, data, call.key) : null
-    if (key === null || this.cache === null) {
-      // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
-      return { ...await this.#track(this.#render(renderUrl, data, timeout, call.signal, false)), cache: 'BYPASS' }
-    }
+    const renderUrl = normalizeUrl(url, cacheOptions?.query ?? null, cacheOptions?.ignoreQuery)
+    if (this.cache === null || cacheOptions === null || call.cache === false) return new Miss(renderUrl, null, undefined, noVary)
+    const vary = mergeVary(cacheOptions.vary, call.vary)
+    const base = this.#keyFor(renderUrl, data, call.key)
+    if (base === null) return new Miss(renderUrl, null, undefined, noVary)
+    if (vary.length > 0) this.#varied = true
+    const key = vary.length === 0 ? base : base + varyKeyPart(vary, headers)
     const found = this.cache.get(key)
-    if (found?.freshness === 'fresh') return served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
-    if (found?.freshness === 'stale') {
+    if (found === undefined) return new Miss(renderUrl, key, undefined, vary)
+    if (found.freshness === 'fresh') return this.#served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
+    if (found.freshness === 'stale') {
       // Answered at once, whatever the pool's state (a full queue included); one render refreshes it meanwhile.
       this.counters.staleRevalidate++
-      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, timeout, true)
-      return served(found.entry, 'STALE')
+      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, call, vary, true)
+      return this.#served(found.entry, 'STALE')
     }
+    // A page in reserve (past its TTL, within staleIfError) stands in if the render fails.
+    return new Miss(renderUrl, key, found, vary)
+  }
 
+  /** Renders what lookup() missed: alone when uncached, else joining or starting the one render of its key. */
+  async fill (miss: Miss, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
+    const { url, key, reserve } = miss
+    if (key === null) {
+      // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
+      const page = await this.#track(this.#renderOnce(url, data, call))
+      const headers = page.headers['cache-control'] === undefined ? { ...page.headers, 'cache-control': uncachedCacheControl } : page.headers
+      return { ...page, headers, cache: 'BYPASS' }
+    }
     let flight = this.#flights.get(key)
     if (flight === undefined) {
-      flight = this.#startFlight(key, renderUrl, data, timeout, false)
+      flight = this.#startFlight(key, url, data, call, miss.vary, false)
     } else {
       this.counters.coalesced++
     }
-    // A page in reserve (past its TTL, within staleIfError) stands in if this render fails.
-    const reserve = found?.freshness === 'reserve' ? found : undefined
     let page: RenderedPage
     try {
       page = await this.#join(flight, call.signal)
@@ -277,8 +296,34 @@ export class SsrEngine {
       throw error
     }
     if (page.status >= 500) return this.#standIn(reserve, flight, call.signal) ?? { ...page, cache: 'MISS' }
-    const { status, headers, bodies, etag } = page
-    return { status, headers, bodies, etag, cache: page.fromShared === true ? 'HIT-SHARED' : 'MISS' }
+    const { status, headers, bodies, etag, renderedAt } = page
+    if (page.fromShared === true) return { status, headers, bodies, etag, renderedAt, cache: 'HIT-SHARED', age: this.#ageOf(renderedAt) }
+    return { status, headers, bodies, etag, renderedAt, cache: 'MISS' }
+  }
+
+  /** A render with the cache off; a loader's data is loaded first, within the same deadline. */
+  async #renderOnce (url: string, data: unknown, call: RenderCallOptions): Promise<Page<string>> {
+    const timeout = this.#timeout(call)
+    if (!isLoader(data)) return await this.#renderer.renderOnce(url, data, timeout, call)
+    const start = Date.now()
+    this.#renderer.admit()
+    const value = await loadData(data, call.request, timeout)
+    return await this.#renderer.renderOnce(url, value, Math.max(1, timeout - (Date.now() - start)), call)
+  }
+
+  #served (entry: CacheEntry, cache: CacheState): ServedPage {
+    const { status, headers, bodies, etag, renderedAt } = entry
+    // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
+    return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache, renderedAt, age: this.#ageOf(renderedAt) }
+  }
+
+  /** Whole seconds since `renderedAt` on the cache's clock (RFC 9111 §5.1). */
+  #ageOf (renderedAt: number): number {
+    return Math.max(0, Math.floor((this.#now() - renderedAt) / 1000))
+  }
+
+  #timeout (call: RenderCallOptions): number {
+    return call.renderTimeout ?? this.options.renderTimeout
   }
 
   /**
@@ -295,9 +340,21 @@ export class SsrEngine {
 
   /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
-    const key = pageKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
-    this.shared?.invalidateKey(key)
-    return this.#dropKey(key)
+    const renderUrl = normalizeUrl(url, this.options.cache?.query ?? null, this.options.cache?.ignoreQuery)
+    // Data without a canonical form is never stored; without data (or with a loader), the page of the loader too.
+    const keys: string[] = []
+    const key = isLoader(data) ? null : dataKey(this.version, renderUrl, data)
+    if (key !== null) keys.push(key)
+    if (data === undefined || isLoader(data)) keys.push(loaderKey(this.version, renderUrl))
+    let removed = false
+    for (const base of keys) {
+      this.shared?.invalidateKey(base)
+      if (this.#dropVariants(base)) removed = true
+    }
+    // Redis names pages by a hash of the whole key, so the variants other instances stored there are reached by the
+    // URL: a prefix purge, which may also drop pages under longer URLs (they are rendered again, nothing worse).
+    if (this.#varied) this.shared?.invalidatePrefix(renderUrl)
+    return removed
   }
 
   /** Removes the page stored under a key a route supplied with `{ key }`. */
@@ -315,6 +372,16 @@ export class SsrEngine {
   clear (): number {
     this.shared?.clear()
     return this.#dropAll()
+  }
+
+  /** Drops the page of `base` in every variant cache.vary made of it (keys `base` + NUL + name=value…). */
+  #dropVariants (base: string): boolean {
+    let removed = this.#dropKey(base)
+    if (!this.#varied) return removed
+    const prefix = `${base}\u0000`
+    for (const [key, flight] of this.#flights) if (key.startsWith(prefix)) flight.discard = true
+    if ((this.cache?.deleteWhere((entry) => entry.key.startsWith(prefix)) ?? 0) > 0) removed = true
+    return removed
   }
 
   #dropKey (key: string): boolean {
@@ -408,8 +475,9 @@ export class SsrEngine {
   beginClose (): void {
     if (this.#closing) return
     this.#closing = true
+    this.#renderer.beginClose()
     this.#host.beginClose()
-    this.#closeTimer = setTimeout(() => this.#shutdown.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
+    this.#closeTimer = setTimeout(() => this.#host.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
   }
 
   /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. Idempotent. */
@@ -424,7 +492,6 @@ export class SsrEngine {
     clearTimeout(this.#closeTimer)
     await this.#host.close()
     await this.shared?.close()
-    this.#workerLog.flush(this.#log)
   }
 
   /**
@@ -439,21 +506,32 @@ export class SsrEngine {
 
   #keyFor (renderUrl: string, data: unknown, routeKey: string | undefined): string | null {
     if (routeKey !== undefined) return customKey(this.version, routeKey)
-    try {
-      return pageKey(this.version, renderUrl, data)
-    } catch (error) {
-      // Data without a canonical form (a cycle) can still be rendered, just never shared.
-      if (error instanceof UnkeyableDataError) return null
-      throw error
-    }
+    // A loader's data is unknown until it runs, which a hit must not need: the URL (and cache.vary) decide alone.
+    if (isLoader(data)) return loaderKey(this.version, renderUrl)
+    return dataKey(this.version, renderUrl, data)
   }
 
-  #startFlight (key: string, url: string, data: unknown, timeout: number, refresh: boolean): Flight {
+  #startFlight (key: string, url: string, data: unknown, call: RenderCallOptions, vary: readonly VaryName[], refresh: boolean): Flight {
     const controller = new AbortController()
     const flight: Flight = { url, waiters: refresh ? 1 : 0, controller, discard: false, refresh, promise: undefined as unknown as Promise<RenderedPage> }
     if (refresh) this.counters.refreshes++
     const compress = this.options.compression !== null
-    const render = async (): Promise<RenderedPage> => await this.#track(this.#render(url, data, timeout, controller.signal, compress))
+    const timeout = this.#timeout(call)
+    const pageVary: PageVary = { header: varyHeader(vary), byCookie: variesByCookie(vary) }
+    const render = async (): Promise<RenderedPage> => await this.#track((async () => {
+      const start = Date.now()
+      let value = data
+      if (isLoader(data)) {
+        // No loader runs for a render the queue would refuse anyway.
+        this.#renderer.admit()
+        value = await loadData(data, call.request, timeout)
+      }
+      const page = await this.#renderer.render(url, value, Math.max(1, timeout - (Date.now() - start)), compress, controller)
+      const renderedAt = this.#now()
+      // Added before the shared tier writes the page through, so every instance serves the same headers.
+      const { headers, ttl } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, pageVary, this.#policy)
+      return { ...page, headers, renderedAt, ttl }
+    })())
     // With a shared tier, a miss (or a refresh) asks Redis, or waits for another instance's render, before rendering.
     const fetched = this.shared === null
       ? render()
@@ -481,13 +559,15 @@ export class SsrEngine {
   #store (key: string, flight: Flight, page: RenderedPage): void {
     if (page.status >= 500 && flight.refresh) this.#refreshFailed(flight.url, { status: page.status })
     if (flight.discard || this.cache === null) return
-    if (isCacheable(page.status, page.headers)) {
-      const ttl = this.options.cache?.ttl ?? 0
-      const { status, headers, bodies, etag } = page
+    // Decided from what the render said, before the headers for downstream caches were added (a page that varies by
+    // a cookie says private to them, yet is stored here, under a key holding that cookie).
+    const { ttl } = page
+    if (ttl !== null) {
+      const { status, headers, bodies, etag, renderedAt } = page
       // A page from Redis lives here no longer than it had left there.
       const remainingMs = page.ttlMs ?? Infinity
       const expiresAt = this.#now() + Math.min(remainingMs, ttl === 0 ? Infinity : ttl * 1000)
-      this.cache.set(withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt }))
+      this.cache.set(withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt, renderedAt }))
     } else if (page.status < 500) {
       this.cache.delete(key)
     }
@@ -507,7 +587,7 @@ export class SsrEngine {
     if (reserve === undefined || flight.discard || signal?.aborted === true) return undefined
     if (!servableOnError(reserve.entry.expiresAt, this.#now(), this.options.cache ?? {})) return undefined
     this.counters.staleOnError++
-    return served(reserve.entry, 'STALE')
+    return this.#served(reserve.entry, 'STALE')
   }
 
   /** Waits for a shared render; when the last waiter's client leaves, the render is cancelled. */
@@ -543,99 +623,22 @@ export class SsrEngine {
       this.#running.delete(promise)
     }
   }
+}
 
-  /** Admission, deadline and the pool: the only path to a worker. */
-  async #render (url: string, data: unknown, timeout: number, cancel: AbortSignal | undefined, compress: boolean): Promise<RenderedPage> {
-    if (this.#closing) {
-      this.counters.rejected++
-      throw new FST_SSR_CLOSING()
-    }
-    try {
-      admit({ inFlight: this.#pool.inFlight, threads: this.options.threads, recentWaitMs: this.#pool.recentWaitMs }, this.options)
-    } catch (error) {
-      this.counters.rejected++
-      throw error
-    }
-    // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
-    const timedOut = new FST_SSR_RENDER_TIMEOUT()
-    const deadline = new AbortController()
-    const timer = setTimeout(() => deadline.abort(timedOut), timeout)
-    const onShutdown = (): void => deadline.abort(this.#shutdown.signal.reason)
-    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
-    this.counters.started++
-    try {
-      const task = { kind: 'render', url, data, deadline: Date.now() + timeout, compress } as const
-      return this.#settle(await this.#pool.run(task, { deadline: deadline.signal, cancel }), timedOut)
-    } catch (error) {
-      const failure = this.#poolFailure(error, timedOut, cancel)
-      if (error instanceof PoolError) this.#noteWorkerLoss(error, failure === timedOut, url, timeout)
-      throw failure
-    } finally {
-      clearTimeout(timer)
-      this.#shutdown.signal.removeEventListener('abort', onShutdown)
-    }
-  }
-
-  /** A worker's answer as a page, or as the coded error it stands for. */
-  #settle (outcome: RenderOutcome, timedOut: Error): RenderedPage {
-    if (outcome.ok) {
-      this.counters.succeeded++
-      const { identity, br, gzip } = outcome.bodies
-      return { status: outcome.status, headers: outcome.headers, bodies: { identity: adopt(identity), br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: outcome.etag }
-    }
-    if (outcome.reason === 'expired') {
-      this.counters.timedOut++
-      throw timedOut
-    }
-    this.counters.failed++
-    throw this.#renderError(outcome)
-  }
-
-  /** Why the pool gave no answer, as a coded error; errors thrown by #settle pass through. */
-  #poolFailure (error: unknown, timedOut: Error, cancel: AbortSignal | undefined): unknown {
-    if (!(error instanceof PoolError)) return error
-    if (error.kind === 'aborted') {
-      if (error.cause === timedOut) {
-        this.counters.timedOut++
-        return timedOut
-      }
-      if (cancel?.aborted === true && error.cause === cancel.reason) this.counters.cancelled++
-      // The reason given to the signal: FST_SSR_CLOSING at the close timeout, the caller's own on a cancel.
-      return error.cause
-    }
-    if (error.kind === 'closed') return new FST_SSR_CLOSING()
-    // Data the structured clone cannot carry (a function, a class with private state) never reached a worker:
-    // the route's mistake, not a crash.
-    if ((error.cause as { name?: unknown } | null)?.name === 'DataCloneError') {
-      this.counters.failed++
-      return new FST_SSR_INVALID_DATA({ cause: error.cause })
-    }
-    this.counters.crashed++
-    return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
-  }
-
-  /**
-   * A worker lost with a render: terminated at its deadline, or dead (exit, heap limit). Piscina starts another;
-   * the line says why the pool is a worker short meanwhile. The request's own failure is logged where it is
-   * answered, with the stack: these lines carry none, and under a storm of them (a bundle that hangs every render)
-   * write one line per 10 s with a count.
-   */
-  #noteWorkerLoss (error: PoolError, timedOut: boolean, url: string, renderTimeout: number): void {
-    if (timedOut && error.started) {
-      this.#workerLog.write(this.#log, 'warn', 'deadline', { url, renderTimeout },
+/**
+ * Logs a worker lost with a render: stopped at its deadline, or dead (exit, heap limit); a new one is starting.
+ * The request's own failure is logged where it is answered, with the stack: these lines carry none, and under a
+ * storm of them (a bundle that hangs every render) come once per 10 s with a count. Recycling is routine: unlogged.
+ */
+function replacementLog (log: EngineLogger, renderTimeout: number): NonNullable<PoolEvents['workerReplaced']> {
+  const limited = new RateLimitedLog()
+  return (reason, threadId) => {
+    if (reason === 'deadline') {
+      limited.write(log, 'warn', reason, { threadId, renderTimeout },
         'SSR render still running at its deadline: its worker was terminated and a new one is starting')
-    } else if (error.kind === 'crashed' && error.started && (error.cause as { name?: unknown } | null)?.name !== 'DataCloneError') {
-      this.#workerLog.write(this.#log, 'warn', 'crash', { url, reason: (error.cause as Error | undefined)?.message },
-        'SSR worker died during a render: a new one is starting')
+    } else if (reason === 'crash') {
+      limited.write(log, 'warn', reason, { threadId }, 'SSR worker died during a render: a new one is starting')
     }
-  }
-
-  #renderError (outcome: RenderFailure): Error {
-    // The bundle's message and stack stay on `cause`, for logs; the coded error itself says nothing of them.
-    const cause = Object.assign(new Error(outcome.message), { stack: outcome.stack ?? outcome.message })
-    return outcome.reason === 'result'
-      ? new FST_SSR_INVALID_RESULT({ cause })
-      : new FST_SSR_RENDER_FAILED({ cause })
   }
 }
 
@@ -661,17 +664,38 @@ function startupLine (options: ResolvedOptions, bundle: LoadedBundle, threads: n
   }
 }
 
-function served (entry: CacheEntry, cache: CacheState): ServedPage {
-  const { status, headers, bodies, etag } = entry
-  // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
-  return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache }
+/** Logs where `pinThreads` put each worker: every success at info, the first failure at warn (the rest would repeat it). */
+function pinLog (log: EngineLogger): NonNullable<PoolEvents['pinned']> {
+  let warned = false
+  return (threadId, result) => {
+    if ('cpu' in result) {
+      log.info?.({ threadId, cpu: result.cpu }, 'SSR worker pinned to its CPU')
+    } else if (!warned) {
+      warned = true
+      log.warn({ threadId, reason: result.failed }, 'SSR worker could not be pinned to a CPU; workers run unpinned')
+    }
+  }
 }
 
-/** A Buffer over bytes transferred from a worker, without copying them. */
-function adopt (bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+/** What lookup() could not answer: the normalized URL, the key (null: uncached), and a page in reserve. */
+export class Miss {
+  constructor (readonly url: string, readonly key: string | null, readonly reserve: Found | undefined, readonly vary: readonly VaryName[]) {}
 }
 
-function adoptOrNull (bytes: Uint8Array | null): Buffer | null {
-  return bytes === null ? null : adopt(bytes)
+const noVary: readonly VaryName[] = []
+/** The policy when the cache is off: nothing is stored. */
+const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
+
+/**
+ * The key of a page derived from its URL and data. Null for data without a canonical form (a cycle), which can still
+ * be rendered, just never shared; FST_SSR_INVALID_DATA for data that throws while it is read (a getter, a Proxy) or
+ * nests too deep to walk, with the thrown error as its cause only.
+ */
+function dataKey (version: string, url: string, data: unknown): string | null {
+  try {
+    return pageKey(version, url, data)
+  } catch (error) {
+    if (error instanceof UnkeyableDataError) return null
+    throw new FST_SSR_INVALID_DATA({ cause: error })
+  }
 }

@@ -1,17 +1,17 @@
 import type { Server } from 'node:http'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
+import { Miss, SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
 import type { SharedInvalidationEvent } from './cache/shared/tier'
 import * as errors from './errors'
-import { normalizeOptions, type SsrOptions } from './options'
+import { normalizeOptions, resolveVary, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
 import { ConnectionDrain } from './http/drain'
 import { sendFailure } from './http/failure'
 import { RateLimitedLog } from './limited-log'
 import { registerMetrics, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
-import type { PageHeaders } from './render/protocol'
+import type { PageHeaders } from './page'
 
 export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
 export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/tier'
@@ -29,6 +29,8 @@ export interface SsrRenderOptions {
   key?: string
   /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
   renderTimeout?: number
+  /** Request values this page varies by besides `cache.vary`: header names, `'cookie:<name>'`. */
+  vary?: string[]
 }
 
 /** A rendered page, as `fastify.ssr.render()` returns it. */
@@ -42,7 +44,11 @@ export interface SsrRenderResult {
 
 /** `fastify.ssr`: render, invalidate and clear from code. */
 export interface SsrNamespace {
-  /** Renders (or serves from the cache) the page for `url` and `data`. Rejects with a coded `FST_SSR_*` error. */
+  /**
+   * Renders (or serves from the cache) the page for `url` and `data`. `data` may be a loader, called (with no
+   * request) only when a render is needed. Rejects with a coded `FST_SSR_*` error.
+   */
+  render (url: string, loader: () => unknown, options?: SsrRenderOptions): Promise<SsrRenderResult>
   render (url: string, data?: unknown, options?: SsrRenderOptions): Promise<SsrRenderResult>
   /** Removes the cached page for `url` and `data`; true if there was one. */
   invalidate (url: string, data?: unknown): boolean
@@ -85,9 +91,12 @@ export interface SsrSharedTier {
 declare module 'fastify' {
   interface FastifyReply {
     /**
-     * Renders `url` (default: the request's URL) with `data` in the worker pool, or serves it from the cache,
-     * and sends it. Returns the reply, so `return reply.ssr(...)` works in async handlers.
+     * Renders `url` (default: the request's URL) in the worker pool, or serves it from the cache, and sends it.
+     * `loader(request)` (sync or async) gives the page's data and runs only when a render is needed: a cache hit
+     * never calls it. Returns the reply, so `return reply.ssr(...)` works in async handlers.
      */
+    ssr (url: string | undefined, loader: (request: FastifyRequest) => unknown, options?: SsrRenderOptions): FastifyReply
+    /** As above with the data itself; it is part of the cache key (see the README's "The page cache"). */
     ssr (url?: string, data?: unknown, options?: SsrRenderOptions): FastifyReply
   }
   interface FastifyInstance {
@@ -102,9 +111,10 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   const shed = new RateLimitedLog()
 
   const namespace: SsrNamespace = {
-    async render (url, data, callOptions) {
-      const page = await engine.serve(url, data, callOptions)
-      return { html: page.bodies.identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
+    async render (url: string, data?: unknown, callOptions?: SsrRenderOptions) {
+      const page = await engine.serve(url, data, callFrom(callOptions))
+      const { identity } = page.bodies
+      return { html: typeof identity === 'string' ? identity : identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
     },
     invalidate: (url, data) => engine.invalidate(url, data),
     invalidateKey: (key) => engine.invalidateKey(key),
@@ -121,12 +131,28 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   fastify.decorateReply('ssr', function ssr (this: FastifyReply, url?: string, data?: unknown, callOptions?: SsrRenderOptions) {
     const reply = this
     const target = url ?? reply.request.url
+    let found
+    let call: RenderCallOptions | undefined
+    try {
+      call = callFrom(callOptions)
+      found = engine.lookup(target, data, call, reply.request.headers)
+    } catch (error) {
+      sendFailure(reply, error, target, shed)
+      return reply
+    }
+    // A hit is sent at once: no promise, no listener.
+    if (!(found instanceof Miss)) {
+      if (engine.closing) closeConnectionAfter(reply)
+      sendPage(reply, found)
+      return reply
+    }
     // A client that leaves stops waiting; the render is cancelled once no one waits for it. The signal is made only
-    // when the engine asks for it (a miss or a bypass): a cache hit, the common case, pays for no listener.
+    // when the engine asks for it (a render that has to wait, a render to join).
     let gone: AbortController | undefined
     const onClose = (): void => { if (!reply.raw.writableFinished) gone?.abort(new Error('client closed the connection')) }
-    const call: RenderCallOptions = {
-      ...callOptions,
+    const waiting: RenderCallOptions = {
+      ...call,
+      request: reply.request,
       get signal () {
         if (gone === undefined) {
           gone = new AbortController()
@@ -137,7 +163,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
         return gone.signal
       }
     }
-    engine.serve(target, data, call).then((page) => {
+    engine.fill(found, data, waiting).then((page) => {
       reply.raw.off('close', onClose)
       if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)
@@ -163,6 +189,12 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     await engine.close()
     shed.flush(fastify.log)
   })
+}
+
+/** Per-call options as the engine takes them: `vary` names checked (FST_SSR_INVALID_OPTION naming the call). */
+function callFrom (options: SsrRenderOptions | undefined): RenderCallOptions | undefined {
+  if (options?.vary === undefined) return options as RenderCallOptions | undefined
+  return { ...options, vary: resolveVary('vary', options.vary) }
 }
 
 /** The plugin: `fastify.register(ssrPlugin, { bundle })`. */

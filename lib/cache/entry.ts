@@ -1,6 +1,6 @@
 import { brotliDecompressSync } from 'node:zlib'
 import { ownedBuffer } from '../render/encode'
-import type { PageHeaders } from '../render/protocol'
+import type { PageHeaders } from '../page'
 
 /** A page's bodies in the main thread. Identity is null only in the cold tier's compact form (see compactForCold). */
 export interface Bodies {
@@ -20,6 +20,8 @@ export interface CacheEntry {
   etag: string
   /** Milliseconds since the epoch; Infinity never expires. Fixed at render time, never extended. */
   expiresAt: number
+  /** When it was rendered (ms since the epoch, the cache's clock): its Age and Last-Modified. */
+  renderedAt: number
   /** Every byte the entry holds (key, URL, headers, every body), counted when the entry is made. */
   bytes: number
 }

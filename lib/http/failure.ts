@@ -25,6 +25,8 @@ interface CodedError {
 export function sendFailure (reply: FastifyReply, error: unknown, url: string, shed: RateLimitedLog): FastifyReply {
   const coded = error as CodedError
   if (typeof coded.retryAfter === 'number') reply.header('retry-after', String(coded.retryAfter))
+  // An error is about this request, never a page to keep.
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-store')
   const statusCode = coded.statusCode
   if (statusCode === undefined || coded.code === undefined || !shedCodes.has(coded.code)) return reply.send(error)
   shed.write(reply.log, 'warn', coded.code, { code: coded.code, statusCode, url }, `SSR request answered ${statusCode} ${coded.code}`)
