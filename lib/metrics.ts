@@ -19,6 +19,7 @@ export interface LatencySummary {
  */
 export class LatencyHistogram {
   readonly #hdr: RecordableHistogram = createHistogram()
+  readonly #listeners: Array<(milliseconds: number) => void> = []
   readonly #buckets = new Array<number>(latencyBuckets.length).fill(0)
   #count = 0
   #sumSeconds = 0
@@ -31,6 +32,12 @@ export class LatencyHistogram {
     this.#count++
     this.#sumSeconds += seconds
     for (let i = 0; i < latencyBuckets.length; i++) if (seconds <= latencyBuckets[i]) this.#buckets[i]++
+    for (const listener of this.#listeners) listener(ms)
+  }
+
+  /** Calls `listener` with every value recorded from now on (the prom-client histograms, see prometheus.ts). */
+  onRecord (listener: (milliseconds: number) => void): void {
+    this.#listeners.push(listener)
   }
 
   summary (): LatencySummary {

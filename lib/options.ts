@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
+import type { Registry } from 'prom-client'
 import { FST_SSR_INVALID_OPTION } from './errors'
 import type { CompressionSettings } from './render/encode'
 import { ignoredQuery, type IgnoredQuery } from './cache/key'
@@ -28,6 +29,12 @@ export interface SsrMetricsOptions {
   port?: number
   /** Address of the metrics listener. Default `127.0.0.1`. */
   host?: string
+  /**
+   * A prom-client registry of the application's (`register` of prom-client, or fastify-metrics' registry): the
+   * plugin's metrics join it under the same names, so the application's own `/metrics` scrape covers them. Removed
+   * from it when the server closes.
+   */
+  registry?: Registry
 }
 
 /** `DELETE /_ssr/cache[?prefix=/products]`: clears the cache, or the pages under a prefix. Off unless configured. */
@@ -198,6 +205,8 @@ export interface ResolvedMetrics {
   /** Null: no listener of its own. */
   port: number | null
   host: string
+  /** The application's prom-client registry, or null. */
+  registry: Registry | null
 }
 
 export interface ResolvedSharedOptions {
@@ -480,23 +489,32 @@ function authFunction (name: string, auth: unknown): SsrAuth {
   return auth as SsrAuth
 }
 
+/** A registry is recognized by what the plugin calls on it, whichever copy of prom-client made it. */
+function isRegistry (value: unknown): value is Registry {
+  if (value === null || typeof value !== 'object') return false
+  const registry = value as Record<string, unknown>
+  return typeof registry.registerMetric === 'function' && typeof registry.removeSingleMetric === 'function' && typeof registry.metrics === 'function'
+}
+
 function resolveMetrics (value: unknown): ResolvedMetrics | null {
   if (value === undefined || value === false) return null
-  if (!isPlainObject(value)) invalid('metrics', `expected false or an object { path?, auth?, port?, host? }, got ${describe(value)}`)
-  const known = ['path', 'auth', 'port', 'host']
+  if (!isPlainObject(value)) invalid('metrics', `expected false or an object { path?, auth?, port?, host?, registry? }, got ${describe(value)}`)
+  const known = ['path', 'auth', 'port', 'host', 'registry']
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) invalid(`metrics.${key}`, `unknown option; expected one of ${known.join(', ')}`)
   }
-  const { path = '/_ssr/metrics', auth, port, host = '127.0.0.1' } = value
-  if (auth === undefined && port === undefined) {
-    invalid('metrics', 'expected auth (the route on the application\'s server, for requests it allows) or port (a listener of its own on loopback), or both; the route never exists unprotected')
+  const { path = '/_ssr/metrics', auth, port, host = '127.0.0.1', registry } = value
+  if (auth === undefined && port === undefined && registry === undefined) {
+    invalid('metrics', 'expected auth (the route on the application\'s server, for requests it allows), port (a listener of its own on loopback) or registry (a prom-client registry of yours), or several; the route never exists unprotected')
   }
+  if (registry !== undefined && !isRegistry(registry)) invalid('metrics.registry', `expected a prom-client Registry, got ${describe(registry)}`)
   if (typeof host !== 'string' || host === '') invalid('metrics.host', `expected an address to listen on, got ${describe(host)}`)
   return {
     path: routePath('metrics', path),
     auth: auth === undefined ? null : authFunction('metrics', auth),
     port: port === undefined ? null : integer('metrics.port', port, 0, 0, 65_535),
-    host
+    host,
+    registry: registry ?? null
   }
 }
 

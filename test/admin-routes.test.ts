@@ -15,7 +15,7 @@ test('by default there is no metrics route: not even a direct loopback request r
 test('metrics: {} without auth or port fails register: the route never exists unprotected', async (t) => {
   const app = Fastify()
   app.register(ssrPlugin, { bundle: mixed, threads: 1, metrics: {} })
-  await t.rejects(app.ready(), { code: 'FST_SSR_INVALID_OPTION', message: /"metrics": expected auth .* or port .*, or both/ })
+  await t.rejects(app.ready(), { code: 'FST_SSR_INVALID_OPTION', message: /"metrics": expected auth .*, port .* or registry .*, or several/ })
   await app.close()
 })
 

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
-import { toPrometheus } from '../dist/prometheus.js'
+import { PrometheusExport } from '../dist/prometheus.js'
 import { bundle, startApp } from './helpers/app'
 import { clock, LogWatch, rejection, startEngine } from './helpers/engine'
 
@@ -120,7 +120,8 @@ test('stale pages served, refreshes and reloads are counted in JSON and in Prome
   const snapshot = engine.snapshot()
   t.match(snapshot.cache, { stale: { revalidate: 1, error: 1 }, refreshes: 1, refreshFailures: 1 })
   t.match(snapshot.bundle, { reloads: { succeeded: 1, failed: 1 } })
-  const families = parsePrometheusTextFormat(toPrometheus(snapshot, engine.latency)) as Family[]
+  const exposition = await new PrometheusExport(engine, { cache: true, shared: false }, null).expose(false)
+  const families = parsePrometheusTextFormat(exposition.body) as Family[]
   t.equal(sample(families, 'ssr_cache_stale_served_total', { reason: 'revalidate' }), 1)
   t.equal(sample(families, 'ssr_cache_stale_served_total', { reason: 'error' }), 1)
   t.equal(sample(families, 'ssr_cache_refreshes_total'), 1)

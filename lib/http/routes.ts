@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SsrEngine } from '../engine'
-import { FST_SSR_METRICS_LISTEN, FST_SSR_UNAUTHORIZED } from '../errors'
+import { FST_SSR_INVALID_OPTION, FST_SSR_METRICS_LISTEN, FST_SSR_UNAUTHORIZED } from '../errors'
 import type { ResolvedMetrics, ResolvedRoute } from '../options'
-import { prometheusContentType, toPrometheus } from '../prometheus'
+import { PrometheusExport } from '../prometheus'
 import { MetricsListener, type MetricsAnswer } from './metrics-listener'
 
 /** Runs the route's guard; anything but `true` (a throw included) is a 401 that reveals nothing else. */
@@ -18,34 +18,52 @@ function guard (auth: ResolvedRoute['auth']) {
   }
 }
 
-function wantsPrometheus (accept: string | undefined, format: string | undefined): boolean {
-  if (format !== undefined) return format === 'prometheus'
-  // Prometheus scrapers ask for text/plain (0.0.4) or OpenMetrics; browsers and curl get JSON.
+type Format = 'json' | 'prometheus' | 'openmetrics'
+
+/** `?format=` decides; else Prometheus asks for OpenMetrics or text/plain (0.0.4); browsers and curl get JSON. */
+function formatOf (accept: string | undefined, format: string | undefined): Format {
+  if (format === 'prometheus' || format === 'openmetrics') return format
+  if (format !== undefined) return 'json'
   const value = accept ?? ''
-  return /text\/plain|application\/openmetrics-text/.test(value) && !/^\s*application\/json/.test(value)
+  if (/^\s*application\/json/.test(value)) return 'json'
+  if (value.includes('application/openmetrics-text')) return 'openmetrics'
+  return value.includes('text/plain') ? 'prometheus' : 'json'
 }
 
-/** The metrics as JSON, or in the Prometheus exposition format when asked for it: one answer for route and listener. */
-async function answer (engine: SsrEngine, accept: string | undefined, format: string | undefined): Promise<MetricsAnswer> {
-  const snapshot = engine.snapshot()
-  if (!wantsPrometheus(accept, format)) return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(snapshot) }
-  return { contentType: prometheusContentType, body: toPrometheus(snapshot, engine.latency) }
+/** The metrics as JSON, or in a Prometheus exposition format when asked for one: one answer for route and listener. */
+async function answer (engine: SsrEngine, exporter: PrometheusExport, accept: string | undefined, format: string | undefined): Promise<MetricsAnswer> {
+  const chosen = formatOf(accept, format)
+  if (chosen === 'json') return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(engine.snapshot()) }
+  return await exporter.expose(chosen === 'openmetrics')
+}
+
+/** The plugin's metrics in prom-client, in the application's registry too when `metrics.registry` is given. */
+function exporterFor (engine: SsrEngine, metrics: ResolvedMetrics): PrometheusExport {
+  const cache = engine.options.cache
+  try {
+    return new PrometheusExport(engine, { cache: cache !== null, shared: cache?.shared != null }, metrics.registry)
+  } catch (error) {
+    throw new FST_SSR_INVALID_OPTION('metrics.registry', `could not take the plugin's metrics (${(error as Error).message}); is another instance of the plugin registered in it?`)
+  }
 }
 
 /**
- * The metrics route, where the operator asked for it: on the application's server behind `auth`, and/or on a
- * listener of its own (`port`, loopback by default). Never on the application's server unprotected.
+ * The metrics, where the operator asked for them: on the application's server behind `auth`, on a listener of its
+ * own (`port`, loopback by default), in the application's prom-client registry. Never on the application's server
+ * unprotected.
  */
 export function registerMetrics (fastify: FastifyInstance, engine: SsrEngine, metrics: ResolvedMetrics): void {
+  const exporter = exporterFor(engine, metrics)
+  fastify.addHook('onClose', async () => { exporter.close() })
   if (metrics.auth !== null) {
     fastify.get(metrics.path, { onRequest: guard(metrics.auth) }, async (request, reply) => {
       const { format } = request.query as { format?: string }
-      const { contentType, body } = await answer(engine, request.headers.accept, format)
+      const { contentType, body } = await answer(engine, exporter, request.headers.accept, format)
       return reply.type(contentType).send(body)
     })
   }
   if (metrics.port === null) return
-  const listener = new MetricsListener(metrics.path, async (accept, format) => await answer(engine, accept, format),
+  const listener = new MetricsListener(metrics.path, async (accept, format) => await answer(engine, exporter, accept, format),
     (error) => fastify.log.error({ err: error }, 'SSR metrics listener failed to answer'))
   const { port, host } = metrics
   fastify.addHook('onReady', async () => {
