@@ -13,6 +13,7 @@ import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
 import { LatencyHistogram, type LatencySummary } from './metrics'
 import type { Bodies, Page, PageHeaders } from './page'
 import { RateLimitedLog } from './limited-log'
+import { lookupChannel, storeChannel, tracedSync } from './tracing'
 import { BundleHost, type HostLogger } from './reload'
 import type { RenderPool } from './render/pool'
 import { Renderer, type RenderCounters as PoolRenderCounters } from './render/renderer'
@@ -251,6 +252,14 @@ export class SsrEngine {
    * that cannot be normalized and FST_SSR_INVALID_DATA for data that throws while it is keyed.
    */
   lookup (url: string, data: unknown, call: RenderCallOptions = {}, headers?: RequestHeaders): ServedPage | Miss {
+    return tracedSync(lookupChannel, () => ({ tier: 'local' as const, url }), (context) => {
+      const found = this.#lookup(url, data, call, headers)
+      if (context !== null) context.cache = found instanceof Miss ? (found.key === null ? 'BYPASS' : 'MISS') : found.cache
+      return found
+    })
+  }
+
+  #lookup (url: string, data: unknown, call: RenderCallOptions, headers: RequestHeaders | undefined): ServedPage | Miss {
     const cacheOptions = this.options.cache
     const renderUrl = normalizeUrl(url, cacheOptions?.query ?? null, cacheOptions?.ignoreQuery)
     if (this.cache === null || cacheOptions === null || call.cache === false) return new Miss(renderUrl, null, undefined, noVary)
@@ -567,7 +576,9 @@ export class SsrEngine {
       // A page from Redis lives here no longer than it had left there.
       const remainingMs = page.ttlMs ?? Infinity
       const expiresAt = this.#now() + Math.min(remainingMs, ttl === 0 ? Infinity : ttl * 1000)
-      this.cache.set(withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt, renderedAt }))
+      const entry = withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt, renderedAt })
+      const cache = this.cache
+      tracedSync(storeChannel, () => ({ tier: 'local' as const, url: flight.url, key, bytes: entry.bytes }), () => cache.set(entry))
     } else if (page.status < 500) {
       this.cache.delete(key)
     }

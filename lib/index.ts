@@ -9,6 +9,7 @@ import { closeConnectionAfter } from './http/closing'
 import { ConnectionDrain } from './http/drain'
 import { sendFailure } from './http/failure'
 import { RateLimitedLog } from './limited-log'
+import { channelNames as tracingChannels } from './tracing'
 import { registerMetrics, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
 import type { PageHeaders } from './page'
@@ -20,6 +21,9 @@ export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 /** The bundle serving, as `fastify.ssr.reload()` resolves it: path, content hash, load time (ISO 8601). */
 export type SsrBundleInfo = BundleInfo
 export { errors }
+/** Names of the diagnostics_channel TracingChannels the plugin publishes on (see the README's "Tracing"). */
+export { channelNames as tracingChannels } from './tracing'
+export type { LookupContext as SsrLookupTrace, QueueContext as SsrQueueTrace, RenderContext as SsrRenderTrace, StoreContext as SsrStoreTrace } from './tracing'
 
 /** Per-call options of `reply.ssr()` and `fastify.ssr.render()`. */
 export interface SsrRenderOptions {
@@ -204,4 +208,4 @@ export default ssrPlugin
 export { ssrPlugin }
 
 // `require('fastify-ssr-engine')` returns the plugin itself, with the named exports on it, as Fastify plugins do.
-module.exports = Object.assign(ssrPlugin, { default: ssrPlugin, ssrPlugin, errors })
+module.exports = Object.assign(ssrPlugin, { default: ssrPlugin, ssrPlugin, errors, tracingChannels })

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
+import { beginWait, type Wait } from '../tracing'
 import { allowedCpus } from './pinning'
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData } from './protocol'
 
@@ -109,6 +110,8 @@ interface Job {
   queued: boolean
   dispatchedAt: number
   settled: boolean
+  /** Its wait on the queue channel, while queued and traced (see tracing.ts). */
+  wait: Wait | null
 }
 
 const workerFile = join(__dirname, 'worker.js')
@@ -204,7 +207,8 @@ export class RenderPool {
         slot: null,
         queued: false,
         dispatchedAt: 0,
-        settled: false
+        settled: false,
+        wait: null
       }
       this.#inFlight++
       job.timer = setTimeout(() => this.#expire(job), Math.max(0, deadline - Date.now()))
@@ -222,6 +226,7 @@ export class RenderPool {
       this.#queue.push(job)
       job.queued = true
       this.#queued++
+      job.wait = beginWait(() => ({ url: String(task[1]), queued: this.#queued - 1 }))
       if (signal !== undefined) {
         job.cancel = signal
         job.onCancel = () => this.#fail(job, new PoolError('aborted', signal.reason))
@@ -338,6 +343,8 @@ export class RenderPool {
       return
     }
     this.#stopListening(job)
+    job.wait?.done()
+    job.wait = null
     job.slot = slot
     job.dispatchedAt = performance.now()
     this.#recordWait(job.dispatchedAt - job.submittedAt)
@@ -451,6 +458,8 @@ export class RenderPool {
 
   #fail (job: Job, error: PoolError): void {
     if (job.settled) return
+    job.wait?.failed(error)
+    job.wait = null
     if (job.queued) {
       job.queued = false
       this.#queued--

@@ -1,3 +1,4 @@
+import { renderChannel, traced } from '../tracing'
 import {
   FST_SSR_CLOSING, FST_SSR_INVALID_DATA, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
   FST_SSR_WORKER_CRASHED
@@ -95,22 +96,25 @@ export class Renderer {
     this.counters.started++
     // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
     const deadline = Date.now() + timeoutMs
-    let outcome: RenderOutcome
-    try {
-      outcome = await pool.run([0, url, data, deadline, form], deadline, cancel)
-    } catch (error) {
-      throw this.#poolFailure(error)
-    }
-    if (outcome.ok) {
-      this.counters.succeeded++
-      return outcome
-    }
-    if (outcome.reason === 'expired') {
-      this.counters.timedOut++
-      throw new FST_SSR_RENDER_TIMEOUT()
-    }
-    this.counters.failed++
-    throw renderError(outcome)
+    // Traced whole, so the span ends with the page or the coded error the request will get.
+    return await traced(renderChannel, () => ({ url, timeoutMs }), async () => {
+      let outcome: RenderOutcome
+      try {
+        outcome = await pool.run([0, url, data, deadline, form], deadline, cancel)
+      } catch (error) {
+        throw this.#poolFailure(error)
+      }
+      if (outcome.ok) {
+        this.counters.succeeded++
+        return outcome
+      }
+      if (outcome.reason === 'expired') {
+        this.counters.timedOut++
+        throw new FST_SSR_RENDER_TIMEOUT()
+      }
+      this.counters.failed++
+      throw renderError(outcome)
+    })
   }
 
   /** Why the pool gave no answer, as a coded error. */

@@ -4,6 +4,7 @@ import { expandForHot, withBytes, type Bodies } from '../entry'
 import { versionlessKey } from '../key'
 import type { ResolvedSharedOptions } from '../../options'
 import type { PageHeaders } from '../../page'
+import { lookupChannel, storeChannel, traced } from '../../tracing'
 import { ClusterBus } from './cluster'
 import { decodePage, encodePage } from './codec'
 import { openConnections, type SharedConnections } from './connection'
@@ -185,7 +186,7 @@ export class SharedTier extends EventEmitter {
       let found: LookupResult
       const calledAt = performance.now()
       try {
-        found = await this.#store.lookup(ref, lock, Math.ceil(budgetMs))
+        found = await traced(lookupChannel, () => ({ tier: 'shared' as const, url }), async () => await this.#store.lookup(ref, lock, Math.ceil(budgetMs)))
       } catch {
         wake?.cancel()
         this.counters.misses++
@@ -264,7 +265,9 @@ export class SharedTier extends EventEmitter {
       const value = encodePage({ key: ref.key, url: ref.url, status: page.status, headers: page.headers, bodies: page.bodies, etag: page.etag, renderedAt: page.renderedAt, ttl })
       // A 200 lives cache.shared.ttl in Redis; a status page of cache.statusTtl its own, shorter, TTL.
       const ttlMs = page.status === 200 ? this.#options.ttl * 1000 : ttl * 1000
-      if (await this.#store.store(ref, value, ttlMs, epoch, token)) this.counters.writes++
+      const stored = await traced(storeChannel, () => ({ tier: 'shared' as const, url: ref.url, key: ref.key, bytes: value.byteLength }),
+        async () => await this.#store.store(ref, value, ttlMs, epoch, token))
+      if (stored) this.counters.writes++
       else this.counters.writesDiscarded++
     })
     return page
