@@ -15,12 +15,13 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { pageData, pageUrl } from './lib/page.mjs'
+import { pages } from './lib/pages.mjs'
 import { percentile } from './lib/stats.mjs'
 
 const require = createRequire(import.meta.url)
 const root = fileURLToPath(new URL('../', import.meta.url))
 const job = JSON.parse(process.argv[2])
+const { renderUrl: pageUrl, data: pageData } = pages.product
 
 async function renderer () {
   if (job.variant === 'in-thread') {

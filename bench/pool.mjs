@@ -32,7 +32,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { prepareBuild } from './lib/build.mjs'
 import { busyThreshold, describeMachine, machineLine, sampleCpuBusy } from './lib/machine.mjs'
-import { pageUrl } from './lib/page.mjs'
+import { pages } from './lib/pages.mjs'
 import { summarizeProfile } from './lib/profile.mjs'
 import { flagsFor, readSettings, writeResultsJson, writeResultsSection, reportWritten, runMain } from './lib/report.mjs'
 import {
@@ -41,6 +41,7 @@ import {
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const runner = fileURLToPath(new URL('pool-runner.mjs', import.meta.url))
+const pageUrl = pages.product.path
 
 function log (line = '') {
   process.stderr.write(line + '\n')
@@ -241,7 +242,7 @@ async function main () {
   log(`other processes use ${formatPercent(busyBefore)} of the CPUs now${busyBefore > busyThreshold ? ': the figures will be disturbed' : ''}`)
   const build = await prepareBuild()
   try {
-    const base = { bundle: build.bundle, staticBundle: build.staticBundle, naiveBundle: build.naiveBundle, warmup: settings.warmup, duration: settings.duration, latencySeconds: settings.latency, concurrency: settings.concurrency }
+    const base = { bundle: build.bundle, staticBundle: build.references.product.paths.staticBundle, naiveBundle: build.naiveBundle, warmup: settings.warmup, duration: settings.duration, latencySeconds: settings.latency, concurrency: settings.concurrency }
     const runs = []
     for (let index = 0; index < settings.reps; index++) {
       for (const variant of rotate(variants, index)) {

@@ -14,9 +14,9 @@ const resultsMd = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
 
 /** The sections in file order, and the command that writes each. */
 export const sections = {
-  http: { title: 'HTTP throughput', command: 'npm run bench' },
-  pool: { title: 'Worker pool, without HTTP', command: 'npm run bench:pool' },
-  memory: { title: 'Memory', command: 'npm run bench:pool (or npm run bench:memory)' }
+  http: { title: 'HTTP throughput', command: 'npm run bench (or npm run bench:http)' },
+  pool: { title: 'Worker pool, without HTTP', command: 'npm run bench (or npm run bench:pool)' },
+  memory: { title: 'Memory', command: 'npm run bench (or npm run bench:memory)' }
 }
 
 /** Merges one section's figures into bench/results.json, keeping the others. */
