@@ -199,7 +199,8 @@ async function main () {
     }
     const rows = summarizeCases(groups, runs)
     const compared = summarizeComparisons(comparisons, rows, runs)
-    const targets = judgeTargets(targetsFor(pagesChosen).filter((target) => rows.some((row) => row.scenario === target.own && row.page === target.page)), compared)
+    const ran = (name, page) => rows.some((row) => row.scenario === name && row.page === page)
+    const targets = judgeTargets(targetsFor(pagesChosen).filter((target) => ran(target.own, target.page) && ran(target.other, target.page)), compared)
     const pinning = pinningVerdict(compared, rows)
 
     const profiles = []

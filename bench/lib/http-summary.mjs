@@ -110,12 +110,19 @@ export function pinningVerdict (comparisons, rows) {
   else if (found.rpsPerRound.every((value) => value > 1) && gain > noise) verdict = `it **wins beyond the noise** (±${(noise * 100).toFixed(0)}% between rounds)`
   else if (found.rpsPerRound.every((value) => value < 1) && -gain > noise) verdict = `it **loses beyond the noise** (±${(noise * 100).toFixed(0)}% between rounds): keep it opt-in`
   else verdict = `**within the noise** (±${(noise * 100).toFixed(0)}% between rounds): keep it opt-in`
+  // What /proc says: with pinThreads each worker thread should be allowed exactly one CPU, none the same.
+  const cpus = pinnedRow.affinity?.workers ?? []
+  const pinned = cpus.length === pinnedRow.threads && cpus.every((list) => /^\d+$/.test(list ?? '')) && new Set(cpus).size === cpus.length
+  const evidence = pinned
+    ? ` Each worker thread had a CPU of its own (${cpus.join(', ')}).`
+    : ` **The plugin accepted the option, but its worker threads were not each pinned to a CPU of their own** (CPUs allowed: ${cpus.join('; ') || 'workers not told apart'}).`
   return {
     available: true,
+    pinned,
     rps: found.rps,
     cpu: found.cpu,
     noise: round(noise, 3),
     text: `pinThreads: render-2-pinned does ${found.rps.toFixed(2)}× render-2's req/s (per round ${perRound}) at ` +
-      `${found.cpu.toFixed(2)}× its CPU per request: ${verdict}.`
+      `${found.cpu.toFixed(2)}× its CPU per request: ${verdict}.${evidence}`
   }
 }
