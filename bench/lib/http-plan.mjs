@@ -66,6 +66,7 @@ export function casesFor (chosen, pagesChosen) {
 export const comparisons = [
   { own: 'cached', other: 'baseline', why: 'a hit against the bare route sending the same bytes' },
   { own: 'cached-br', other: 'baseline-br', why: 'a br hit against the bare route sending the same brotli bytes' },
+  { own: 'cached-br', other: 'baseline', why: 'a br hit against the bare identity route, as issue 13 first measured it' },
   { own: 'cached-br', other: 'compress-on-the-fly', why: 'a br hit against compressing on every request' },
   { own: 'render', other: 'naive', why: 'cache off against rendering in the handler, one CPU each' },
   { own: 'render-2', other: 'naive-2', why: 'cache off with 2 workers against the handler, neither pinned' },

@@ -36,7 +36,9 @@ export function formatMs (value) {
 }
 
 export function formatRatio (value) {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a'
+  if (!Number.isFinite(value)) return 'n/a'
+  // Two decimals, or two significant digits below 0.1, so a small ratio never shows as 0.00×.
+  return `${value >= 0.1 || value === 0 ? value.toFixed(2) : value.toPrecision(2)}×`
 }
 
 export function formatPercent (value, digits = 0) {
