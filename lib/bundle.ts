@@ -51,6 +51,7 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
     threads: options.threads,
     maxHeapMb: options.maxHeapMb,
     maxRendersPerWorker: options.maxRendersPerWorker,
+    pinThreads: options.pinThreads,
     workerData: {
       bundlePath: bundle.path,
       source: bundle.source,

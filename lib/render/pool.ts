@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
+import { allowedCpus } from './pinning'
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData } from './protocol'
 
 /**
@@ -20,6 +21,8 @@ export interface PoolOptions {
   maxHeapMb: number | null
   /** Renders after which a worker is replaced; null never replaces a working one. */
   maxRendersPerWorker: number | null
+  /** Pin each worker to a CPU of its own (Linux; see pinning.ts). */
+  pinThreads?: boolean
   workerData: WorkerData
 }
 
@@ -38,6 +41,8 @@ export interface PoolEvents {
   /** A worker was stopped or lost and a new one is starting in its place. */
   workerReplaced? (reason: ReplaceReason, threadId: number): void
   timing? (timing: RenderTiming): void
+  /** A worker asked to pin itself has started: on which CPU, or why it runs unpinned. */
+  pinned? (threadId: number, result: { cpu: number } | { failed: string }): void
 }
 
 export interface PoolStats {
@@ -87,6 +92,8 @@ interface Slot {
   retiring: boolean
   /** The error it died with, reported by 'error' before 'exit'. */
   error: unknown
+  /** The CPU it was asked to pin itself to (`pinThreads`), else null. */
+  cpu: number | null
 }
 
 interface Job {
@@ -132,10 +139,13 @@ export class RenderPool {
   readonly #firstReady: Promise<RenderFailure | null>
   #onFirstReady: ((failure: RenderFailure | null) => void) | null = null
   #onFirstFailure: ((error: unknown) => void) | null = null
+  /** The CPUs workers pin themselves to, with `pinThreads`; null otherwise or where they cannot be read. */
+  readonly #cpus: number[] | null
 
   constructor (options: PoolOptions, events: PoolEvents) {
     this.#options = options
     this.#events = events
+    this.#cpus = options.pinThreads === true ? allowedCpus() : null
     this.#firstReady = new Promise((resolve, reject) => {
       this.#onFirstReady = resolve
       this.#onFirstFailure = reject
@@ -268,17 +278,31 @@ export class RenderPool {
     await Promise.all(stopping)
   }
 
+  /** The allowed CPU with the fewest workers pinned to it (the lowest first), or null without pinning. */
+  #nextCpu (): number | null {
+    if (this.#cpus === null) return null
+    const load = new Map(this.#cpus.map((cpu) => [cpu, 0]))
+    for (const slot of this.#slots) if (slot.cpu !== null) load.set(slot.cpu, (load.get(slot.cpu) ?? 0) + 1)
+    let best = this.#cpus[0]
+    for (const cpu of this.#cpus) if ((load.get(cpu) ?? 0) < (load.get(best) ?? 0)) best = cpu
+    return best
+  }
+
   #spawn (): void {
+    const cpu = this.#nextCpu()
     const worker = new Worker(workerFile, {
-      workerData: this.#options.workerData,
+      workerData: cpu === null ? this.#options.workerData : { ...this.#options.workerData, pinCpu: cpu },
       ...(this.#options.maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb } })
     })
-    const slot: Slot = { worker, threadId: worker.threadId, ready: false, gone: false, job: null, renders: 0, retiring: false, error: undefined }
+    const slot: Slot = { worker, threadId: worker.threadId, ready: false, gone: false, job: null, renders: 0, retiring: false, error: undefined, cpu }
     this.#slots.add(slot)
     worker.on('message', (message: TaskReply | unknown) => {
       if (slot.gone) return
       if (Array.isArray(message)) this.#answered(slot, message as TaskReply)
-      else if (isWorkerReady(message)) this.#ready(slot, message.failure)
+      else if (isWorkerReady(message)) {
+        if (message.pinned !== undefined) this.#events.pinned?.(slot.threadId, message.pinned)
+        this.#ready(slot, message.failure)
+      }
     })
     // 'error' comes before 'exit' when a worker dies of an uncaught exception or its heap limit.
     worker.on('error', (error) => { slot.error = error })

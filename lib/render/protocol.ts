@@ -16,6 +16,8 @@ export interface WorkerData {
   globals: Record<string, unknown>
   /** V8 code cache made by the main thread's syntax check, so workers skip most of the compile. */
   cachedData: Uint8Array | null
+  /** The CPU this worker pins itself to (`pinThreads`), or null to run wherever the scheduler puts it. */
+  pinCpu?: number | null
 }
 
 export type { PageHeaders } from '../page'
@@ -64,6 +66,8 @@ export interface WorkerReady {
   ready: true
   /** The load failure, or null when the worker can render. */
   failure: RenderFailure | null
+  /** Asked to pin itself: the CPU it now runs on, or why it could not (it then runs unpinned). */
+  pinned?: { cpu: number } | { failed: string }
 }
 
 export function isWorkerReady (message: unknown): message is WorkerReady {

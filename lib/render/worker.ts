@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { encodeBodies } from './encode'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
@@ -9,8 +10,15 @@ import { InvalidResultError, normalizeRenderResult } from './result'
 // pool posts a task only to an idle worker, so tasks never overlap here; between them the event loop runs as usual,
 // so a bundle's timers fire as they would in a browser.
 
-const { bundlePath, source, renderFunction, globals, cachedData, compression } = workerData as WorkerData
+const { bundlePath, source, renderFunction, globals, cachedData, compression, pinCpu } = workerData as WorkerData
 const port = parentPort as NonNullable<typeof parentPort>
+
+// Before the bundle loads, so its compiled code and heap start out on the CPU they will run on.
+let pinned: WorkerReady['pinned']
+if (pinCpu !== undefined && pinCpu !== null) {
+  const failed = pinCurrentThread(pinCpu)
+  pinned = failed === null ? { cpu: pinCpu } : { failed }
+}
 
 let sandbox: Sandbox | null = null
 let loadFailure: RenderFailure | null = null
@@ -28,7 +36,7 @@ try {
 } catch (error) {
   loadFailure = failure('load', error)
 }
-port.postMessage({ ready: true, failure: loadFailure } satisfies WorkerReady)
+port.postMessage({ ready: true, failure: loadFailure, pinned } satisfies WorkerReady)
 
 function failure (reason: RenderFailure['reason'], error: unknown): RenderFailure {
   // Errors from the bundle belong to another realm: read them by shape, not with instanceof.
