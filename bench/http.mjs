@@ -14,8 +14,8 @@
 //   render-2 / naive-2      render with 2 worker threads / naive, the server not pinned: the scaling
 //   render-2-pinned         render-2 with `pinThreads: true` (listing; "not available" if the plugin rejects it)
 //   data-eager / data-loader  hits of the listing whose data costs a 1 ms wait: eager data (the route waits on every
-//                           request) against a loader (called only to render; "not available" until the plugin takes
-//                           a function as data)
+//                           request) against a loader (called only to render; "not available" if the plugin does not
+//                           take a function as data), with 10 connections so the wait is not lost in queueing
 // Where the load comes from: wrk (autocannon when wrk is missing; bench/lib/loadgen.mjs says why) in a process of its
 // own, 100 keep-alive connections, pinned to a CPU of its own (taskset, bench/lib/machine.mjs). Servers are pinned to
 // the other CPU, except the scenarios marked not pinned, which may use every CPU and so share the load generator's.
@@ -93,7 +93,7 @@ async function runCase (context, { scenario, page }, { profileDir } = {}) {
     const headers = scenario.headers ?? {}
     const url = server.url(scenario.path ?? pages[page].path)
     const check = await checkResponse(url, headers, scenario.expect ?? {}, build.references[page], { warm: scenario.warm === true })
-    const load = { url, connections: settings.connections, headers }
+    const load = { url, connections: scenario.connections ?? settings.connections, headers }
     if (settings.warmup > 0) await runLoad(generator, plan, { ...load, seconds: settings.warmup })
     const before = await server.ask('metrics')
     const cpusBefore = perCpuTimes()

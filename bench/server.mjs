@@ -7,8 +7,9 @@
 //   bare           a bare Fastify route sending the page as a prebuilt Buffer: the framework's ceiling (baseline)
 //   bare-br        the same sending the page's prebuilt brotli body, the bytes a br cache hit sends (baseline-br)
 //   bare-compress  the bare route with @fastify/compress registered, compressing every response (compress-on-the-fly)
-//   plugin         the React example's own server (examples/react/server.js) plus the bench routes below, with the
-//                  plugin options of `config.ssr` (threads, cache: false, pinThreads)
+//   plugin         the React example's own server (examples/react/server.js; its routes pass loaders) plus the bench
+//                  routes below (GET /large: a loader too, under a key of its own), with the plugin options of
+//                  `config.ssr` (threads, cache: false, pinThreads)
 //   naive          renderToString in the route handler on every request, in the main thread (bench/naive-app.jsx)
 //
 // The plugin kind also serves the listing behind data that costs something, as a route reading a database would:
@@ -79,8 +80,9 @@ const servers = {
     // The React example's server as examples/react/server.js builds it, on this run's fresh build.
     const { build } = require(join(root, 'examples', 'react', 'server.js'))
     const app = await build({ dist: config.reactDist, logger: false, ssr: config.ssr ?? {} })
+    // A loader like the example's own routes; its own key, since the page it renders is url '/' like the listing's.
     const large = pages.large
-    app.get(large.route, (request, reply) => reply.ssr(large.renderUrl, large.data()))
+    app.get(large.route, (request, reply) => reply.ssr(large.renderUrl, () => large.data(), { key: 'bench:large' }))
     app.get('/slow', async (request, reply) => reply.ssr('/', await slowListingData()))
     app.get('/slow-loader', (request, reply) => reply.ssr('/', () => slowListingData()))
     return app

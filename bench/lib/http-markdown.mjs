@@ -1,5 +1,6 @@
 // The HTTP section of bench/RESULTS.md and the console tables, from bench/lib/http-summary.mjs's results.
 
+import { dataConnections } from './http-plan.mjs'
 import { machineLine } from './machine.mjs'
 import { pages } from './pages.mjs'
 import { formatInt, formatMs, formatPercent, formatRatio, markdownTable, textTable } from './stats.mjs'
@@ -100,8 +101,8 @@ function dataCostLines (rows, comparisons) {
   }
   const pair = comparisons.find((entry) => entry.own === 'data-loader' && entry.other === 'data-eager')
   lines.push(
-    'Both serve the listing from the hot cache. With eager data every request first waits 1 ms for its data; with a ' +
-      'loader a hit does not call it.',
+    `Both serve the listing from the hot cache, with ${dataConnections} connections (with 100 the server's queue would hide a ` +
+      '1 ms wait). With eager data every request first waits 1 ms for its data; with a loader a hit does not call it.',
     '',
     markdownTable(['route', 'req/s', 'p50', 'p99', 'CPU µs/request', 'data loads per request'], [eager, loader].map((row) => [
       row.scenario, formatInt(row.requestsPerSecond), formatMs(row.p50Ms), formatMs(row.p99Ms), us(row.cpuUsPerRequest), String(row.dataCallsPerRequest)

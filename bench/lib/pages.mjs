@@ -1,11 +1,11 @@
-// The pages every benchmark serves, at three sizes, with the data their routes pass (as the React example's own
-// routes do, examples/shared/app.js):
+// The pages every benchmark serves, at three sizes, with the data their routes load (the React example's own routes,
+// examples/shared/app.js, pass loaders returning it):
 //   product  the example's product page for the catalog's first product (~1.6 KB)
 //   listing  the example's listing `/`, every product of its catalog (listingData(), ~20 KB)
 //   large    the same listing component rendered with a synthetic catalog five times as large (~100 KB), served by
 //            a bench-only route (GET /large renders url '/' with that data): the example renders the listing for
 //            '/' with any { categories, products }
-// `path` is what the load generator requests, `renderUrl` and `data()` what the route passes to the renderer.
+// `path` is what the load generator requests, `renderUrl` and `data()` the URL and data the page is rendered with.
 // /products/<unknown id> would be the 404 page, which the plugin never caches, so the id comes from the catalog.
 
 import { createRequire } from 'node:module'
