@@ -1,61 +1,61 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 
-/** How long a closing server waits for idle keep-alive connections to be told to close (see drain()). */
-export const drainGraceMs = 1_000
+/** Longest a closing server waits for its keep-alive connections to be told to close (see drain()). */
+export const drainMaxMs = 1_000
+/** A connection without a request for this long is idle: its client is not about to send one. */
+export const idleAfterMs = 100
+
+interface Connection {
+  /** Requests being answered on it now. */
+  active: number
+  /** When it last finished a response (or was accepted). */
+  lastActivity: number
+  /** A response on it said `Connection: close`: the client sends nothing more. */
+  told: boolean
+}
 
 /**
  * Closes keep-alive connections without resetting them. Node's `server.close()` (which Fastify calls after the
  * preClose hooks) closes every connection that looks idle at once; a keep-alive client may already have sent its
  * next request on one, unread, and then gets a TCP reset instead of an answer: 20 of 20 connections under a
  * keep-alive load, bare Fastify included. So before that, while Fastify already answers new requests 503 with
- * `Connection: close` and SSR responses carry `Connection: close` too, drain() waits until every open connection
- * has been sent a response saying so, or has closed, for `drainGraceMs` at most. What Node closes after that was
- * told, or stayed idle through the whole grace. HTTP/1 only: HTTP/2 sessions are closed with GOAWAY by Fastify.
+ * `Connection: close` and SSR responses carry `Connection: close` too, drain() waits until each open connection was
+ * sent a response saying so, has closed, or has been idle for `idleAfterMs` (a busy client sends its next request
+ * within a millisecond or two of a response), for `drainMaxMs` at most. HTTP/1 only: HTTP/2 sessions get GOAWAY.
  */
 export class ConnectionDrain {
-  readonly #open = new Set<Socket>()
-  readonly #told = new WeakSet<Socket>()
-  #settle: (() => void) | null = null
+  readonly #connections = new Map<Socket, Connection>()
 
   constructor (server: Server) {
     server.on('connection', (socket: Socket) => {
-      this.#open.add(socket)
-      socket.once('close', () => {
-        this.#open.delete(socket)
-        this.#check()
-      })
+      this.#connections.set(socket, { active: 0, lastActivity: performance.now(), told: false })
+      socket.once('close', () => this.#connections.delete(socket))
     })
     server.on('request', (request, response) => {
-      if (request.httpVersionMajor !== 1) return
-      response.once('finish', () => {
-        if (String(response.getHeader('connection')).toLowerCase() === 'close') this.#told.add(request.socket)
-        this.#check()
+      const connection = this.#connections.get(request.socket)
+      if (connection === undefined || request.httpVersionMajor !== 1) return
+      connection.active++
+      response.once('close', () => {
+        connection.active--
+        connection.lastActivity = performance.now()
+        if (String(response.getHeader('connection')).toLowerCase() === 'close') connection.told = true
       })
     })
   }
 
-  /** Resolves once every open connection was told to close or is closed, or after `graceMs`. */
-  async drain (graceMs = drainGraceMs): Promise<void> {
-    if (this.#pending() === 0) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, graceMs)
-      function done (): void {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#settle = done
-    })
-    this.#settle = null
+  /** Resolves once every open connection was told to close, is closed or is idle; after `maxMs` at the latest. */
+  async drain (maxMs = drainMaxMs): Promise<void> {
+    const giveUpAt = performance.now() + maxMs
+    // A shutdown path, checked every few milliseconds: simpler than an event per state and as prompt.
+    while (this.#waitingFor() && performance.now() < giveUpAt) await new Promise((resolve) => setTimeout(resolve, 5))
   }
 
-  #pending (): number {
-    let pending = 0
-    for (const socket of this.#open) if (!this.#told.has(socket)) pending++
-    return pending
-  }
-
-  #check (): void {
-    if (this.#settle !== null && this.#pending() === 0) this.#settle()
+  #waitingFor (): boolean {
+    const now = performance.now()
+    for (const connection of this.#connections.values()) {
+      if (!connection.told && (connection.active > 0 || now - connection.lastActivity < idleAfterMs)) return true
+    }
+    return false
   }
 }
