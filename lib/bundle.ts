@@ -1,19 +1,9 @@
-import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { describeLoadError, type BundleSource } from './bundle/source'
 import { FST_SSR_BUNDLE_LOAD } from './errors'
 import type { ResolvedOptions } from './options'
 import { RenderPool, type RenderTiming } from './render/pool'
-import { compileBundle } from './render/sandbox'
 
-/** A server bundle read and checked in the main thread, before any worker runs it. */
-export interface BundleSource {
-  path: string
-  source: string
-  /** V8 code cache from the syntax check, handed to the workers. */
-  cachedData: Buffer
-  /** Content hash of the source; part of every cache key. */
-  version: string
-}
+export { readBundle, type BundleSource } from './bundle/source'
 
 /** A bundle running in a pool of its own. */
 export interface LoadedBundle {
@@ -27,17 +17,8 @@ export interface LoadedBundle {
 export interface PoolEvents {
   onWorkerError (error: unknown): void
   onTiming (timing: RenderTiming): void
-}
-
-/** Reads the bundle, checks its syntax and hashes it. Throws FST_SSR_BUNDLE_LOAD naming the path and cause. */
-export async function readBundle (path: string): Promise<BundleSource> {
-  try {
-    const source = await readFile(path, 'utf8')
-    const cachedData = compileBundle(source, path)
-    return { path, source, cachedData, version: createHash('sha256').update(source).digest('hex').slice(0, 16) }
-  } catch (error) {
-    throw new FST_SSR_BUNDLE_LOAD(path, (error as Error).message, { cause: error })
-  }
+  /** Something about a bundle worth a warning (a development build, …); it is loaded all the same. */
+  onBundleWarning? (warning: string, path: string): void
 }
 
 /**
@@ -51,6 +32,7 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
     cachedData: bundle.cachedData,
     renderFunction: options.renderFunction,
     globals: options.globals,
+    browserGlobals: options.browserGlobals,
     threads: options.threads,
     maxHeapMb: options.maxHeapMb,
     maxRendersPerWorker: options.maxRendersPerWorker,
@@ -66,8 +48,9 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
   }
   if (!outcome.ok) {
     await pool.destroy()
-    throw new FST_SSR_BUNDLE_LOAD(bundle.path, outcome.message)
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, describeLoadError(outcome, bundle, bundle.path))
   }
+  for (const warning of bundle.warnings) events.onBundleWarning?.(warning, bundle.path)
   return { path: bundle.path, version: bundle.version, loadedAt: new Date(), pool }
 }
 

@@ -204,6 +204,7 @@ export class SsrEngine {
     const latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
     const events: PoolEvents = {
       onWorkerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
+      onBundleWarning: (warning, path) => log.warn({ path }, `SSR bundle: ${warning}`),
       onTiming: (timing) => {
         latency.render.record(timing.renderMs)
         latency.queueWait.record(timing.queueWaitMs)

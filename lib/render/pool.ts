@@ -86,6 +86,7 @@ export class RenderPool {
       source: options.source,
       renderFunction: options.renderFunction,
       globals: options.globals,
+      browserGlobals: options.browserGlobals,
       cachedData: options.cachedData,
       compression: options.compression,
       retireChannel: recycler?.channelName ?? null

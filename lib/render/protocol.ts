@@ -19,6 +19,8 @@ export interface WorkerData {
   source: string
   renderFunction: string
   globals: Record<string, unknown>
+  /** Whether the sandbox has inert browser globals (`window`, `document`, …); see polyfills.ts. */
+  browserGlobals: boolean
   /** V8 code cache made by the main thread's syntax check, so workers skip most of the compile. */
   cachedData: Uint8Array | null
   /** BroadcastChannel on which the pool orders a worker that rendered its share to exit; null without recycling. */

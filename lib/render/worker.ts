@@ -6,7 +6,7 @@ import { listenForRetirement } from './recycle'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
-const { bundlePath, source, renderFunction, globals, cachedData, compression, retireChannel } = workerData as WorkerData
+const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, retireChannel } = workerData as WorkerData
 
 // The order comes only after this worker's last reply reached the pool, so exiting loses nothing; piscina replaces
 // the worker (see recycle.ts).
@@ -23,6 +23,7 @@ try {
     filename: bundlePath,
     renderFunction,
     globals,
+    browserGlobals,
     cachedData: cachedData === null ? undefined : Buffer.from(cachedData.buffer, cachedData.byteOffset, cachedData.byteLength)
   })
 } catch (error) {
