@@ -19,7 +19,13 @@ export function buildConfig ({ outDir, ssr, watch = false, logLevel = 'warn' }) 
     ...config,
     configFile: false,
     logLevel,
-    build: { ...config.build, ...(ssr ? { ssr: 'src/entry-server.jsx' } : {}), ...(watch ? { watch: {} } : {}) }
+    build: {
+      ...config.build,
+      ...(ssr ? { ssr: 'src/entry-server.jsx' } : {}),
+      // Rebuilds overwrite in place: emptying the directory first would remove the manifest (and the server
+      // bundle) for a moment, and the other watcher, or the plugin's, would read the gap.
+      ...(watch ? { watch: {}, emptyOutDir: false } : {})
+    }
   }
 }
 
