@@ -62,3 +62,13 @@ test('a load error in a chunk names the chunk\'s file, line and column, and how 
   t.match(error.message, /Buffer is not defined at test\/fixtures\/bundles\/esm\/chunks\/uses-buffer\.js:4:24\. /)
   t.match(error.message, /Buffer is Node's: a package's Node build was bundled; resolve browser or worker builds/)
 })
+
+test('a Dynamic require of a Node built-in says which and how to fix the build', async (t) => {
+  const error = await loadError('esm/dynamic-require.js')
+  t.match(error.message, /Dynamic require of "stream" is not supported at test\/fixtures\/bundles\/esm\/dynamic-require\.js:2:\d+\. "stream" is a Node built-in the sandbox does not have/)
+})
+
+test('a CommonJS bundle that still calls require() is told to bundle everything', async (t) => {
+  const error = await loadError('requires-package.js')
+  t.match(error.message, /require is not defined at test\/fixtures\/bundles\/requires-package\.js:2:\d+\. The bundle still calls require\(\): something was left external; with Vite set ssr\.noExternal: true/)
+})
