@@ -1,7 +1,7 @@
 import { describeLoadError, type BundleSource } from './bundle/source'
 import { FST_SSR_BUNDLE_LOAD } from './errors'
 import type { ResolvedOptions } from './options'
-import { RenderPool, type RenderTiming } from './render/pool'
+import { PoolError, RenderPool, type PoolEvents } from './render/pool'
 
 export { readBundle, type BundleSource } from './bundle/source'
 
@@ -13,44 +13,53 @@ export interface LoadedBundle {
   pool: RenderPool
 }
 
-/** What the pool reports to the engine, whichever bundle it runs. */
-export interface PoolEvents {
-  onWorkerError (error: unknown): void
-  onTiming (timing: RenderTiming): void
-  /** Something about a bundle worth a warning (a development build, …); it is loaded all the same. */
-  onBundleWarning? (warning: string, path: string): void
+export type { PoolEvents } from './render/pool'
+
+/** What the engine hears about a bundle as it starts: its pool's events, and warnings about the bundle itself. */
+export interface BundleEvents extends PoolEvents {
+  /** Something about the bundle worth a warning (a development build, …); it is loaded all the same. */
+  bundleWarning? (warning: string, path: string): void
 }
+
+/**
+ * How long a new pool's first worker may take to start and load the bundle. Its own bound, not a multiple of the
+ * render deadline: a short renderTimeout must not fail start-up on a busy machine.
+ */
+export const workerStartTimeoutMs = 60_000
 
 /**
  * Starts a pool on the bundle and waits until a worker has loaded it and found its render function (a `check` task).
  * On failure the pool is destroyed and FST_SSR_BUNDLE_LOAD thrown: nothing is left running.
  */
-export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: PoolEvents): Promise<LoadedBundle> {
+export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: BundleEvents): Promise<LoadedBundle> {
   const pool = new RenderPool({
-    bundlePath: bundle.path,
-    source: bundle.source,
-    cachedData: bundle.cachedData,
-    renderFunction: options.renderFunction,
-    globals: options.globals,
-    browserGlobals: options.browserGlobals,
     threads: options.threads,
     maxHeapMb: options.maxHeapMb,
     maxRendersPerWorker: options.maxRendersPerWorker,
-    compression: options.compression
-  }, events.onWorkerError, events.onTiming)
-  let outcome
+    pinThreads: options.pinThreads,
+    workerData: {
+      bundlePath: bundle.path,
+      source: bundle.source,
+      cachedData: bundle.cachedData,
+      renderFunction: options.renderFunction,
+      globals: options.globals,
+      browserGlobals: options.browserGlobals,
+      compression: options.compression
+    }
+  }, events)
+  let failure
   try {
-    // A worker's start-up is not a render, but it needs a bound: ten render deadlines.
-    outcome = await pool.run({ kind: 'check' }, { deadline: AbortSignal.timeout(options.renderTimeout * 10) })
+    failure = await pool.ready(workerStartTimeoutMs)
   } catch (error) {
     await pool.destroy()
-    throw new FST_SSR_BUNDLE_LOAD(bundle.path, `the worker could not start (${describeCause(error)})`, { cause: error })
+    const cause = error instanceof PoolError ? error.cause : error
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, `the worker could not start (${describeCause(cause)})`, { cause })
   }
-  if (!outcome.ok) {
+  if (failure !== null) {
     await pool.destroy()
-    throw new FST_SSR_BUNDLE_LOAD(bundle.path, describeLoadError(outcome, bundle, bundle.path))
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, describeLoadError(failure, bundle, bundle.path))
   }
-  for (const warning of bundle.warnings) events.onBundleWarning?.(warning, bundle.path)
+  for (const warning of bundle.warnings) events.bundleWarning?.(warning, bundle.path)
   return { path: bundle.path, version: bundle.version, loadedAt: new Date(), pool }
 }
 

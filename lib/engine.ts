@@ -1,33 +1,29 @@
-import { setMaxListeners } from 'node:events'
 import { resolve } from 'node:path'
-import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './bundle'
-import {
-  FST_SSR_CLOSING, FST_SSR_INVALID_DATA, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
-  FST_SSR_WORKER_CRASHED
-} from './errors'
+import { readBundle, startBundle, type BundleEvents, type LoadedBundle, type PoolEvents } from './bundle'
+import { FST_SSR_CLOSING, FST_SSR_INVALID_DATA } from './errors'
 import type { ResolvedOptions } from './options'
 import { servableOnError } from './cache/freshness'
 import { customKey, isKeyOfVersion, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
 import { isCacheable } from './cache/policy'
-import { withBytes, type Bodies, type CacheEntry } from './cache/entry'
+import { withBytes, type CacheEntry } from './cache/entry'
 import { TieredCache, type Found } from './cache/tiers'
 import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
-import { admit } from './http/backpressure'
 import { LatencyHistogram, type LatencySummary } from './metrics'
+import type { Bodies, Page, PageHeaders } from './page'
 import { BundleHost, type HostLogger } from './reload'
-import { PoolError, type RenderPool } from './render/pool'
-import type { PageHeaders, RenderFailure, RenderOutcome } from './render/protocol'
+import type { RenderPool } from './render/pool'
+import { Renderer, type RenderCounters as PoolRenderCounters } from './render/renderer'
 
 /** Where a response came from, as sent in `x-ssr-cache`. STALE: a page past its TTL, within a stale window. */
 export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'HIT-SHARED' | 'STALE' | 'MISS' | 'BYPASS'
 
+/** A page on its way to a client. Identity is a string only for pages rendered with the cache off (see page.ts). */
 export interface ServedPage {
   status: number
   headers: PageHeaders
-  /** Identity is always present here; br and gzip when the page was compressed. */
-  bodies: Bodies & { identity: Buffer }
-  /** Strong ETag of the identity body. */
-  etag: string
+  bodies: Bodies<Buffer | string>
+  /** Strong ETag of the identity body; null for pages rendered with the cache off (see page.ts). */
+  etag: string | null
   cache: CacheState
 }
 
@@ -48,15 +44,8 @@ export interface RenderCallOptions {
 /** Where the engine logs what no request hears of (workers dying between renders, background work, reloads). */
 export type EngineLogger = HostLogger
 
-interface RenderedPage {
-  status: number
-  headers: PageHeaders
-  bodies: Bodies & { identity: Buffer }
-  etag: string
-  /** Set when the page came from the shared tier, with what Redis had left of its life (ms; null: no expiry). */
-  fromShared?: true
-  ttlMs?: number | null
-}
+/** A page a flight produced; set when it came from the shared tier, with what Redis had left of its life (ms; null: no expiry). */
+type RenderedPage = Page & { fromShared?: true, ttlMs?: number | null }
 
 /** One render shared by every concurrent miss of a key. */
 interface Flight {
@@ -124,15 +113,7 @@ export interface EngineSnapshot {
   bundle: BundleInfo & { reloads: { succeeded: number, failed: number } }
 }
 
-export interface RenderCounters {
-  started: number
-  succeeded: number
-  failed: number
-  timedOut: number
-  crashed: number
-  rejected: number
-  /** Renders dropped from the queue because no client waited for them any more. */
-  cancelled: number
+export interface RenderCounters extends PoolRenderCounters {
   coalesced: number
   staleRevalidate: number
   staleOnError: number
@@ -172,10 +153,10 @@ export class SsrEngine {
   readonly #now: () => number
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
+  readonly #renderer: Renderer
   #closing = false
   #closeTimer: NodeJS.Timeout | undefined
   #closed: Promise<void> | undefined
-  readonly #shutdown = new AbortController()
 
   private constructor (options: ResolvedOptions, first: LoadedBundle, events: PoolEvents, latency: SsrEngine['latency'], log: EngineLogger, now: () => number) {
     this.options = options
@@ -192,8 +173,7 @@ export class SsrEngine {
         dropAll: () => this.#dropAll()
       }, log)
     this.#host = new BundleHost(first, options, events, log, (previous, next) => this.#switched(previous, next))
-    // Every render in flight listens for shutdown; there may be thousands.
-    setMaxListeners(0, this.#shutdown.signal)
+    this.#renderer = new Renderer(() => this.#pool, options, this.counters)
   }
 
   /**
@@ -202,13 +182,14 @@ export class SsrEngine {
    */
   static async start (options: ResolvedOptions, log: EngineLogger, now: () => number = Date.now): Promise<SsrEngine> {
     const latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
-    const events: PoolEvents = {
-      onWorkerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
-      onBundleWarning: (warning, path) => log.warn({ path }, `SSR bundle: ${warning}`),
-      onTiming: (timing) => {
+    const events: BundleEvents = {
+      workerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
+      bundleWarning: (warning, path) => log.warn({ path }, `SSR bundle: ${warning}`),
+      timing: (timing) => {
         latency.render.record(timing.renderMs)
         latency.queueWait.record(timing.queueWaitMs)
-      }
+      },
+      pinned: pinLog(log)
     }
     const first = await startBundle(await readBundle(options.bundle), options, events)
     const engine = new SsrEngine(options, first, events, latency, log, now)
@@ -236,31 +217,46 @@ export class SsrEngine {
 
   /** The page for `url` and `data`: from the cache, from a render in flight, or rendered now. */
   async serve (url: string, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
-    const cacheOptions = this.options.cache
-    const renderUrl = normalizeUrl(url, cacheOptions?.query ?? null)
-    const timeout = call.renderTimeout ?? this.options.renderTimeout
+    const found = this.lookup(url, data, call)
+    return found instanceof Miss ? await this.fill(found, data, call) : found
+  }
+
+  /**
+   * The synchronous half of serve(): a page that can be sent now (a hit, or a stale page while one render refreshes
+   * it), or the Miss that fill() completes. A hit so costs no promise. Throws FST_SSR_BAD_URL for a request target
+   * that cannot be normalized and FST_SSR_INVALID_DATA for data that throws while it is keyed.
+   */
+  lookup (url: string, data: unknown, call: RenderCallOptions = {}): ServedPage | Miss {
+    const renderUrl = normalizeUrl(url, this.options.cache?.query ?? null)
     const key = this.cache !== null && call.cache !== false ? this.#keyFor(renderUrl, data, call.key) : null
-    if (key === null || this.cache === null) {
-      // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
-      return { ...await this.#track(this.#render(renderUrl, data, timeout, call.signal, false)), cache: 'BYPASS' }
-    }
+    if (key === null || this.cache === null) return new Miss(renderUrl, null, undefined)
     const found = this.cache.get(key)
-    if (found?.freshness === 'fresh') return served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
-    if (found?.freshness === 'stale') {
+    if (found === undefined) return new Miss(renderUrl, key, undefined)
+    if (found.freshness === 'fresh') return served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
+    if (found.freshness === 'stale') {
       // Answered at once, whatever the pool's state (a full queue included); one render refreshes it meanwhile.
       this.counters.staleRevalidate++
-      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, timeout, true)
+      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, this.#timeout(call), true)
       return served(found.entry, 'STALE')
     }
+    // A page in reserve (past its TTL, within staleIfError) stands in if the render fails.
+    return new Miss(renderUrl, key, found)
+  }
 
+  /** Renders what lookup() missed: alone when uncached, else joining or starting the one render of its key. */
+  async fill (miss: Miss, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
+    const { url, key, reserve } = miss
+    const timeout = this.#timeout(call)
+    if (key === null) {
+      // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
+      return { ...await this.#track(this.#renderer.renderOnce(url, data, timeout, call)), cache: 'BYPASS' }
+    }
     let flight = this.#flights.get(key)
     if (flight === undefined) {
-      flight = this.#startFlight(key, renderUrl, data, timeout, false)
+      flight = this.#startFlight(key, url, data, timeout, false)
     } else {
       this.counters.coalesced++
     }
-    // A page in reserve (past its TTL, within staleIfError) stands in if this render fails.
-    const reserve = found?.freshness === 'reserve' ? found : undefined
     let page: RenderedPage
     try {
       page = await this.#join(flight, call.signal)
@@ -272,6 +268,10 @@ export class SsrEngine {
     if (page.status >= 500) return this.#standIn(reserve, flight, call.signal) ?? { ...page, cache: 'MISS' }
     const { status, headers, bodies, etag } = page
     return { status, headers, bodies, etag, cache: page.fromShared === true ? 'HIT-SHARED' : 'MISS' }
+  }
+
+  #timeout (call: RenderCallOptions): number {
+    return call.renderTimeout ?? this.options.renderTimeout
   }
 
   /**
@@ -288,7 +288,9 @@ export class SsrEngine {
 
   /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
-    const key = pageKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
+    const key = dataKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
+    // Data without a canonical form is never stored.
+    if (key === null) return false
     this.shared?.invalidateKey(key)
     return this.#dropKey(key)
   }
@@ -400,8 +402,9 @@ export class SsrEngine {
   beginClose (): void {
     if (this.#closing) return
     this.#closing = true
+    this.#renderer.beginClose()
     this.#host.beginClose()
-    this.#closeTimer = setTimeout(() => this.#shutdown.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
+    this.#closeTimer = setTimeout(() => this.#host.abort(new FST_SSR_CLOSING()), this.options.closeTimeout)
   }
 
   /** Waits for the renders still running (bounded by `closeTimeout`), then stops the workers. Idempotent. */
@@ -430,13 +433,7 @@ export class SsrEngine {
 
   #keyFor (renderUrl: string, data: unknown, routeKey: string | undefined): string | null {
     if (routeKey !== undefined) return customKey(this.version, routeKey)
-    try {
-      return pageKey(this.version, renderUrl, data)
-    } catch (error) {
-      // Data without a canonical form (a cycle) can still be rendered, just never shared.
-      if (error instanceof UnkeyableDataError) return null
-      throw error
-    }
+    return dataKey(this.version, renderUrl, data)
   }
 
   #startFlight (key: string, url: string, data: unknown, timeout: number, refresh: boolean): Flight {
@@ -444,7 +441,7 @@ export class SsrEngine {
     const flight: Flight = { url, waiters: refresh ? 1 : 0, controller, discard: false, refresh, promise: undefined as unknown as Promise<RenderedPage> }
     if (refresh) this.counters.refreshes++
     const compress = this.options.compression !== null
-    const render = async (): Promise<RenderedPage> => await this.#track(this.#render(url, data, timeout, controller.signal, compress))
+    const render = async (): Promise<RenderedPage> => await this.#track(this.#renderer.render(url, data, timeout, compress, controller))
     // With a shared tier, a miss (or a refresh) asks Redis, or waits for another instance's render, before rendering.
     const fetched = this.shared === null
       ? render()
@@ -534,81 +531,37 @@ export class SsrEngine {
       this.#running.delete(promise)
     }
   }
+}
 
-  /** Admission, deadline and the pool: the only path to a worker. */
-  async #render (url: string, data: unknown, timeout: number, cancel: AbortSignal | undefined, compress: boolean): Promise<RenderedPage> {
-    if (this.#closing) {
-      this.counters.rejected++
-      throw new FST_SSR_CLOSING()
-    }
-    try {
-      admit({ inFlight: this.#pool.inFlight, threads: this.options.threads, recentWaitMs: this.#pool.recentWaitMs }, this.options)
-    } catch (error) {
-      this.counters.rejected++
-      throw error
-    }
-    // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
-    const timedOut = new FST_SSR_RENDER_TIMEOUT()
-    const deadline = new AbortController()
-    const timer = setTimeout(() => deadline.abort(timedOut), timeout)
-    const onShutdown = (): void => deadline.abort(this.#shutdown.signal.reason)
-    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true })
-    this.counters.started++
-    try {
-      const task = { kind: 'render', url, data, deadline: Date.now() + timeout, compress } as const
-      return this.#settle(await this.#pool.run(task, { deadline: deadline.signal, cancel }), timedOut)
-    } catch (error) {
-      throw this.#poolFailure(error, timedOut, cancel)
-    } finally {
-      clearTimeout(timer)
-      this.#shutdown.signal.removeEventListener('abort', onShutdown)
+/** Logs where `pinThreads` put each worker: every success at info, the first failure at warn (the rest would repeat it). */
+function pinLog (log: EngineLogger): NonNullable<PoolEvents['pinned']> {
+  let warned = false
+  return (threadId, result) => {
+    if ('cpu' in result) {
+      log.info?.({ threadId, cpu: result.cpu }, 'SSR worker pinned to its CPU')
+    } else if (!warned) {
+      warned = true
+      log.warn({ threadId, reason: result.failed }, 'SSR worker could not be pinned to a CPU; workers run unpinned')
     }
   }
+}
 
-  /** A worker's answer as a page, or as the coded error it stands for. */
-  #settle (outcome: RenderOutcome, timedOut: Error): RenderedPage {
-    if (outcome.ok) {
-      this.counters.succeeded++
-      const { identity, br, gzip } = outcome.bodies
-      return { status: outcome.status, headers: outcome.headers, bodies: { identity: adopt(identity), br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: outcome.etag }
-    }
-    if (outcome.reason === 'expired') {
-      this.counters.timedOut++
-      throw timedOut
-    }
-    this.counters.failed++
-    throw this.#renderError(outcome)
-  }
+/** What lookup() could not answer: the normalized URL, the key (null: uncached), and a page in reserve. */
+export class Miss {
+  constructor (readonly url: string, readonly key: string | null, readonly reserve: Found | undefined) {}
+}
 
-  /** Why the pool gave no answer, as a coded error; errors thrown by #settle pass through. */
-  #poolFailure (error: unknown, timedOut: Error, cancel: AbortSignal | undefined): unknown {
-    if (!(error instanceof PoolError)) return error
-    if (error.kind === 'aborted') {
-      if (error.cause === timedOut) {
-        this.counters.timedOut++
-        return timedOut
-      }
-      if (cancel?.aborted === true && error.cause === cancel.reason) this.counters.cancelled++
-      // The reason given to the signal: FST_SSR_CLOSING at the close timeout, the caller's own on a cancel.
-      return error.cause
-    }
-    if (error.kind === 'closed') return new FST_SSR_CLOSING()
-    // Data the structured clone cannot carry (a function, a class with private state) never reached a worker:
-    // the route's mistake, not a crash.
-    if ((error.cause as { name?: unknown } | null)?.name === 'DataCloneError') {
-      this.counters.failed++
-      return new FST_SSR_INVALID_DATA({ cause: error.cause })
-    }
-    this.counters.crashed++
-    return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
-  }
-
-  #renderError (outcome: RenderFailure): Error {
-    // The bundle's message and stack stay on `cause`, for logs; the coded error itself says nothing of them.
-    const cause = Object.assign(new Error(outcome.message), { stack: outcome.stack ?? outcome.message })
-    return outcome.reason === 'result'
-      ? new FST_SSR_INVALID_RESULT({ cause })
-      : new FST_SSR_RENDER_FAILED({ cause })
+/**
+ * The key of a page derived from its URL and data. Null for data without a canonical form (a cycle), which can still
+ * be rendered, just never shared; FST_SSR_INVALID_DATA for data that throws while it is read (a getter, a Proxy) or
+ * nests too deep to walk, with the thrown error as its cause only.
+ */
+function dataKey (version: string, url: string, data: unknown): string | null {
+  try {
+    return pageKey(version, url, data)
+  } catch (error) {
+    if (error instanceof UnkeyableDataError) return null
+    throw new FST_SSR_INVALID_DATA({ cause: error })
   }
 }
 
@@ -616,13 +569,4 @@ function served (entry: CacheEntry, cache: CacheState): ServedPage {
   const { status, headers, bodies, etag } = entry
   // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
   return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache }
-}
-
-/** A Buffer over bytes transferred from a worker, without copying them. */
-function adopt (bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
-function adoptOrNull (bytes: Uint8Array | null): Buffer | null {
-  return bytes === null ? null : adopt(bytes)
 }

@@ -21,9 +21,16 @@ export const FST_SSR_RENDER_FAILED = createError(
 export const FST_SSR_INVALID_RESULT = createError(
   'FST_SSR_INVALID_RESULT', 'Render returned an invalid result', 500)
 
-/** The render's data cannot be structured-cloned to a worker (a function, a symbol…). The cause is logged. */
+/**
+ * The render's data cannot be keyed or passed to a worker: it cannot be structured-cloned (a function, a Proxy…),
+ * a getter threw, or it nests too deep. The cause is logged, never sent.
+ */
 export const FST_SSR_INVALID_DATA = createError(
   'FST_SSR_INVALID_DATA', 'Render data cannot be passed to the renderer', 500)
+
+/** A request target that is not a path that can be normalized (a malformed escape, a control character). */
+export const FST_SSR_BAD_URL = createError(
+  'FST_SSR_BAD_URL', 'Bad request target: %s', 400)
 
 /** The render did not finish within `renderTimeout` (queue wait included) and was stopped. */
 export const FST_SSR_RENDER_TIMEOUT = createError(

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
-import { SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
+import { Miss, SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
 import type { SharedInvalidationEvent } from './cache/shared/tier'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
@@ -8,7 +8,7 @@ import { closeConnectionAfter } from './http/closing'
 import { sendFailure } from './http/failure'
 import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
 import { sendPage } from './http/send'
-import type { PageHeaders } from './render/protocol'
+import type { PageHeaders } from './page'
 
 export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
 export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/tier'
@@ -97,7 +97,8 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   const namespace: SsrNamespace = {
     async render (url, data, callOptions) {
       const page = await engine.serve(url, data, callOptions)
-      return { html: page.bodies.identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
+      const { identity } = page.bodies
+      return { html: typeof identity === 'string' ? identity : identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
     },
     invalidate: (url, data) => engine.invalidate(url, data),
     invalidateKey: (key) => engine.invalidateKey(key),
@@ -113,8 +114,21 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   fastify.decorateReply('ssr', function ssr (this: FastifyReply, url?: string, data?: unknown, callOptions?: SsrRenderOptions) {
     const reply = this
     const target = url ?? reply.request.url
+    let found
+    try {
+      found = engine.lookup(target, data, callOptions)
+    } catch (error) {
+      sendFailure(reply, error, target)
+      return reply
+    }
+    // A hit is sent at once: no promise, no listener.
+    if (!(found instanceof Miss)) {
+      if (engine.closing) closeConnectionAfter(reply)
+      sendPage(reply, found)
+      return reply
+    }
     // A client that leaves stops waiting; the render is cancelled once no one waits for it. The signal is made only
-    // when the engine asks for it (a miss or a bypass): a cache hit, the common case, pays for no listener.
+    // when the engine asks for it (a render that has to wait, a render to join).
     let gone: AbortController | undefined
     const onClose = (): void => { if (!reply.raw.writableFinished) gone?.abort(new Error('client closed the connection')) }
     const call: RenderCallOptions = {
@@ -129,7 +143,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
         return gone.signal
       }
     }
-    engine.serve(target, data, call).then((page) => {
+    engine.fill(found, data, call).then((page) => {
       reply.raw.off('close', onClose)
       if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)

@@ -126,6 +126,11 @@ export interface SsrOptions {
    * Default false.
    */
   watch?: boolean
+  /**
+   * Pin each worker thread to a CPU of its own (Linux, with util-linux's `taskset`), spreading them over the CPUs the
+   * process may use; the main thread stays unpinned. Logged; where it cannot work, logged and skipped. Default false.
+   */
+  pinThreads?: boolean
   /** Page cache options, or `false` to render every request. */
   cache?: SsrCacheOptions | false
   /** Compression of cached pages (br and gzip, made once in the worker), or `false` to send them uncompressed. */
@@ -176,6 +181,7 @@ export interface ResolvedOptions {
   closeTimeout: number
   maxRendersPerWorker: number | null
   watch: boolean
+  pinThreads: boolean
   cache: ResolvedCacheOptions | null
   compression: CompressionSettings | null
   metrics: ResolvedRoute | null
@@ -380,7 +386,7 @@ function resolveCompression (value: unknown): CompressionSettings | null {
 }
 
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals', 'browserGlobals',
-  'retryAfter', 'maxHeapMb', 'closeTimeout', 'maxRendersPerWorker', 'watch', 'cache', 'compression', 'metrics', 'purge'])
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'maxRendersPerWorker', 'watch', 'pinThreads', 'cache', 'compression', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
@@ -411,6 +417,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),
     maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
     watch: flag('watch', options.watch, false),
+    pinThreads: flag('pinThreads', options.pinThreads, false),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
     metrics: options.metrics === false ? null : resolveRoute('metrics', options.metrics ?? {}, '/_ssr/metrics', false),

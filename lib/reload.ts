@@ -74,6 +74,12 @@ export class BundleHost {
     this.#watch?.close()
   }
 
+  /** Stops every render of every pool this host runs (the close timeout): queued ones dropped, running ones stopped. */
+  abort (reason: unknown): void {
+    this.#current.pool.abort(reason)
+    for (const bundle of this.#draining) bundle.pool.abort(reason)
+  }
+
   /** Waits for a reload in progress (and so for the old pool's renders), then destroys the current pool. */
   async close (): Promise<void> {
     this.beginClose()

@@ -33,7 +33,7 @@ test('cached pages are served pre-compressed: br and gzip decode to the identity
   for (const [accept, encoding] of [['br', 'br'], ['gzip', 'gzip'], ['gzip, deflate, br', 'br'], ['br;q=0.1, gzip', 'gzip'], ['deflate', undefined], ['identity', undefined]] as const) {
     const res = await raw(started, bigPage, { 'accept-encoding': accept })
     t.equal(res.headers['content-encoding'], encoding, accept)
-    t.equal(res.headers.vary, 'Accept-Encoding')
+    t.equal(res.headers.vary, 'accept-encoding', 'lower case, as @fastify/compress writes it (see regression/http-details)')
     t.equal(Number(res.headers['content-length']), res.body.length, `${accept}: content-length is the sent body's`)
     t.same(decode(encoding, res.body), identity.body, `${accept}: decodes to the same page`)
     if (encoding !== undefined) t.ok(res.body.length < identity.body.length / 5, `${accept}: compressed`)

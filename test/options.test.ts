@@ -26,6 +26,7 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['maxHeapMb negative', { ...good, maxHeapMb: -5 }, /"maxHeapMb": expected a positive number, got -5/],
   ['closeTimeout string', { ...good, closeTimeout: 'soon' }, /"closeTimeout": expected an integer/],
   ['unknown option', { ...good, treads: 2 }, /"treads": unknown option/],
+  ['pinThreads not a boolean', { ...good, pinThreads: 'yes' }, /"pinThreads": expected true or false, got "yes"/],
   ['cache not an object', { ...good, cache: true }, /"cache": expected false or an object, got true/],
   ['cache unknown key', { ...good, cache: { hot: 1 } }, /"cache.hot": unknown option/],
   ['cache.hotEntries zero', { ...good, cache: { hotEntries: 0 } }, /"cache.hotEntries": expected an integer from 1/],

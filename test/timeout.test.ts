@@ -81,22 +81,19 @@ test('the queue wait counts toward the deadline: a render that waited past it ne
 test('a task that reaches its worker after its deadline is not rendered', async (t) => {
   const path = bundle('gate.js')
   const pool = new RenderPool({
-    bundlePath: path,
-    source: readFileSync(path, 'utf8'),
-    cachedData: null,
-    renderFunction: 'renderPage',
-    globals: {},
     threads: 1,
     maxHeapMb: null,
-    compression: null
-  }, (error) => t.fail(`worker error: ${String(error)}`))
+    maxRendersPerWorker: null,
+    workerData: { bundlePath: path, source: readFileSync(path, 'utf8'), cachedData: null, renderFunction: 'renderPage', globals: {}, compression: null }
+  }, { workerError: (error) => t.fail(`worker error: ${String(error)}`) })
   t.teardown(() => pool.destroy())
-  const signal = new AbortController().signal
-  // The main thread's timer would catch this task in the queue; here it is handed over already late, as happens
-  // when the main thread is too busy to run the timer before the task is distributed.
-  const outcome = await pool.run({ kind: 'render', url: '/expired', data: null, deadline: Date.now() - 1, compress: false }, { deadline: signal })
+  t.equal(await pool.ready(60_000), null, 'the bundle loaded')
+  // The main thread's timer (the second deadline) would catch this task in the queue; here the task's own deadline
+  // has passed already as it is handed over, as happens when the main thread is too busy to run the timer first.
+  const later = Date.now() + 60_000
+  const outcome = await pool.run([0, '/expired', null, Date.now() - 1, 0], later)
   t.match(outcome, { ok: false, reason: 'expired' })
-  const log = await pool.run({ kind: 'render', url: '/log', data: null, deadline: Date.now() + 60_000, compress: false }, { deadline: signal })
+  const log = await pool.run([0, '/log', null, later, 0], later)
   t.match(log, { ok: true })
-  t.equal(log.ok && Buffer.from(log.bodies.identity).toString(), '[]', 'the bundle never rendered the late task')
+  t.equal(log.ok && log.body, '[]', 'the bundle never rendered the late task')
 })

@@ -1,5 +1,5 @@
 import { brotliDecompressSync } from 'node:zlib'
-import type { PageHeaders } from '../render/protocol'
+import type { PageHeaders } from '../page'
 
 /** A page's bodies in the main thread. Identity is null only in the cold tier's compact form (see compactForCold). */
 export interface Bodies {

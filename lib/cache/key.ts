@@ -1,28 +1,95 @@
+import { sha256 } from '../digest'
+import { FST_SSR_BAD_URL } from '../errors'
+
 /**
  * The one place cache keys are made. A key holds everything that decides a page: the bundle version, the URL as
- * the render will see it, and the data, all in canonical form and in full — lookups compare whole keys, never
- * hashes, so two different inputs can never share an entry.
+ * the render will see it, and the data in canonical form. Lookups compare whole keys. Within the data, a part whose
+ * canonical form is longer than `digestAbove` characters is represented by the SHA-256 of that form instead, so a
+ * key stays short to build, hash and compare whatever the data's size; two different inputs could share a key only
+ * through a SHA-256 collision.
  */
 
-const unreserved = /[A-Za-z0-9\-._~]/
+/** Canonical forms longer than this many characters enter the key as their SHA-256. */
+export const digestAbove = 1024
 
-/** Decodes escapes of unreserved characters and upper-cases the rest, so `%7e`, `%7E` and `~` are one path. */
-function canonicalEscapes (text: string): string {
-  return text.replace(/%([0-9a-fA-F]{2})/g, (_match, hex: string) => {
-    const char = String.fromCharCode(parseInt(hex, 16))
-    return unreserved.test(char) ? char : `%${hex.toUpperCase()}`
-  })
+const hexDigit = /^[0-9A-Fa-f]$/
+const unreserved = /^[A-Za-z0-9\-._~]$/
+// A path in canonical form already: segments of path characters, none empty, none starting with a dot (so no dot
+// segments). Most request targets are one of these and are returned as they are.
+const canonicalPath = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?$/
+// Characters kept as they are in a path; anything else is percent-encoded (UTF-8), as a browser would send it.
+const pathCharacter = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]$/
+
+/**
+ * The path in canonical form: escapes of unreserved characters decoded, other escapes upper-cased, characters a
+ * browser would escape (non-ASCII, space, quotes, backslash…) escaped, dot segments removed. Throws FST_SSR_BAD_URL
+ * (400) for a `%` not followed by two hex digits, or a control character.
+ */
+function canonicalPathOf (path: string): string {
+  let out = ''
+  for (let i = 0; i < path.length; i++) {
+    const char = path[i]
+    if (char === '%') {
+      const hex = path.slice(i + 1, i + 3)
+      if (hex.length !== 2 || !hexDigit.test(hex[0]) || !hexDigit.test(hex[1])) throw new FST_SSR_BAD_URL('malformed percent-escape in the path')
+      const decoded = String.fromCharCode(parseInt(hex, 16))
+      out += unreserved.test(decoded) ? decoded : `%${hex.toUpperCase()}`
+      i += 2
+    } else if (pathCharacter.test(char)) {
+      out += char
+    } else {
+      const code = char.charCodeAt(0)
+      if (code < 0x20 || code === 0x7f) throw new FST_SSR_BAD_URL('control character in the path')
+      // encodeURIComponent takes a surrogate pair whole; a lone surrogate cannot be encoded.
+      const next = code >= 0xd800 && code <= 0xdbff ? path[i + 1] ?? '' : ''
+      try {
+        out += encodeURIComponent(char + next)
+      } catch {
+        throw new FST_SSR_BAD_URL('unpaired surrogate in the path')
+      }
+      i += next.length
+    }
+  }
+  return removeDotSegments(out)
+}
+
+/** RFC 3986 §5.2.4: `/a/./b/../c` is `/a/c`; a path never climbs above its root. */
+function removeDotSegments (path: string): string {
+  if (!path.includes('/.')) return path
+  const segments = path.split('/')
+  const kept: string[] = []
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]
+    const last = i === segments.length - 1
+    if (segment === '.' || segment === '..') {
+      if (segment === '..' && kept.length > 0) kept.pop()
+      if (last) kept.push('')
+    } else {
+      kept.push(segment)
+    }
+  }
+  return `/${kept.join('/')}`
 }
 
 /**
- * The URL a page is rendered and keyed for: path with canonical escapes, query parameters filtered by the
- * allowlist, sorted by name (values of one name keep their order) and re-encoded; the fragment dropped.
+ * The URL a page is rendered and keyed for: the request target parsed as a path (never as a URL against a base, so
+ * `//x/y` stays that path), in canonical form (see canonicalPathOf); query parameters filtered by the allowlist,
+ * sorted by name (values of one name keep their order) and re-encoded; the fragment dropped. An absolute-form
+ * target (`http://host/path`) counts by its path and query. Throws FST_SSR_BAD_URL (400) for anything else.
  */
 export function normalizeUrl (url: string, allowedQuery: ReadonlySet<string> | null): string {
-  const parsed = new URL(url, 'http://localhost')
-  const path = canonicalEscapes(parsed.pathname)
+  if (canonicalPath.test(url)) return url
+  let target = url
+  const scheme = /^https?:\/\/[^/?#]*/i.exec(target)
+  if (scheme !== null) target = target.slice(scheme[0].length) || '/'
+  if (target[0] !== '/') throw new FST_SSR_BAD_URL('the request target is not a path')
+  const hash = target.indexOf('#')
+  if (hash !== -1) target = target.slice(0, hash)
+  const mark = target.indexOf('?')
+  const path = canonicalPathOf(mark === -1 ? target : target.slice(0, mark))
+  if (mark === -1 || mark === target.length - 1) return path
   const params: Array<[string, string]> = []
-  for (const [name, value] of parsed.searchParams) {
+  for (const [name, value] of new URLSearchParams(target.slice(mark + 1))) {
     if (allowedQuery === null || allowedQuery.has(name)) params.push([name, value])
   }
   if (params.length === 0) return path
@@ -40,18 +107,18 @@ export class UnkeyableDataError extends TypeError {}
  * `"1"` and `1`, or `{a:'1,b'}` and `{a:'1',b:''}`, never collide.
  */
 export function canonicalData (value: unknown): string {
-  const walk = { ancestors: [] as object[], mutable: false }
+  const walk = { ancestors: new Set<object>(), mutable: false }
   return canonical(value, walk)
 }
 
 /**
- * Canonical forms of deeply frozen arrays and plain objects, remembered: such data cannot change, and routes that
- * pass the same frozen catalog on every request would otherwise re-serialize it on every cache hit.
+ * What deeply frozen arrays and plain objects contribute to keys, remembered: such data cannot change, and routes
+ * that pass the same frozen catalog on every request would otherwise serialize (and hash) it on every cache hit.
  */
 const frozenForms = new WeakMap<object, string>()
 
 interface Walk {
-  ancestors: object[]
+  ancestors: Set<object>
   /** Set when anything below the node being serialized could still change. */
   mutable: boolean
 }
@@ -77,12 +144,14 @@ function canonical (value: unknown, walk: Walk): string {
   if (value === null) return 'null'
   const remembered = frozenForms.get(value)
   if (remembered !== undefined) return remembered
-  if (walk.ancestors.includes(value)) throw new UnkeyableDataError('data contains a cycle')
+  if (walk.ancestors.has(value)) throw new UnkeyableDataError('data contains a cycle')
   const outerMutable = walk.mutable
   walk.mutable = false
-  walk.ancestors.push(value)
+  walk.ancestors.add(value)
   try {
-    const form = serialize(value, walk)
+    const serialized = serialize(value, walk)
+    // Tagged with "#", which no other form starts with.
+    const form = serialized.length > digestAbove ? `#${sha256(serialized)}` : serialized
     if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
       if (!walk.mutable && isImmutable(value)) frozenForms.set(value, form)
       else walk.mutable = true
@@ -92,7 +161,7 @@ function canonical (value: unknown, walk: Walk): string {
     }
     return form
   } finally {
-    walk.ancestors.pop()
+    walk.ancestors.delete(value)
     walk.mutable = walk.mutable || outerMutable
   }
 }

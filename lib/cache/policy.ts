@@ -1,4 +1,4 @@
-import type { PageHeaders } from '../render/protocol'
+import type { PageHeaders } from '../page'
 
 /**
  * The one place that decides whether a rendered page may be stored and shared: only plain 200 pages meant for

@@ -2,12 +2,13 @@ import { Negotiator } from '@fastify/accept-negotiator'
 import type { FastifyReply } from 'fastify'
 import LRUMap from 'mnemonist/lru-map'
 import type { ServedPage } from '../engine'
+import type { Bodies, PageHeaders } from '../page'
 
 const htmlType = 'text/html; charset=utf-8'
 
 type Encoding = 'br' | 'gzip' | 'identity'
 
-// Accept-Encoding values are the client's to choose, so their memo is bounded.
+// Accept-Encoding values are the client's to choose, so every memo of them is bounded.
 function negotiator (supportedValues: Encoding[]): Negotiator<Encoding> {
   return new Negotiator({ supportedValues, cache: new LRUMap<string, string>(1000) as never })
 }
@@ -19,12 +20,44 @@ const negotiators = {
   gzip: negotiator(['gzip', 'identity'])
 }
 
+/**
+ * What a header says of br and gzip: refused by name with q=0 (`br;q=0`), which a `*` in the same header must not
+ * undo; and whether it accepts some coding other than identity at all. The negotiator does the rest.
+ */
+interface Stance {
+  refusesBr: boolean
+  refusesGzip: boolean
+  acceptsCoding: boolean
+}
+
+const stances = new LRUMap<string, Stance>(1000)
+const refusal = /^\s*([a-z*]+)\s*;\s*q\s*=\s*0(?:\.0{0,3})?\s*$/
+
+function stanceOf (acceptEncoding: string): Stance {
+  let stance = stances.get(acceptEncoding)
+  if (stance !== undefined) return stance
+  stance = { refusesBr: false, refusesGzip: false, acceptsCoding: false }
+  for (const part of acceptEncoding.split(',')) {
+    const refused = refusal.exec(part)?.[1]
+    if (refused === 'br') stance.refusesBr = true
+    else if (refused === 'gzip') stance.refusesGzip = true
+    else if (refused === undefined && !/^\s*(identity)?\s*(;|$)/.test(part)) stance.acceptsCoding = true
+  }
+  stances.set(acceptEncoding, stance)
+  return stance
+}
+
 /** Picks the body to send: the best encoding the client accepts among those the page has, else identity. */
 export function chooseEncoding (acceptEncoding: string | undefined, hasBr: boolean, hasGzip: boolean): Encoding {
-  if (acceptEncoding === undefined || (!hasBr && !hasGzip)) return 'identity'
-  const pick = hasBr && hasGzip ? negotiators.both : hasBr ? negotiators.br : negotiators.gzip
+  if (acceptEncoding === undefined || acceptEncoding === '' || (!hasBr && !hasGzip)) return 'identity'
+  const header = acceptEncoding.toLowerCase()
+  const stance = stanceOf(header)
+  const br = hasBr && !stance.refusesBr
+  const gzip = hasGzip && !stance.refusesGzip
+  if (!br && !gzip) return 'identity'
+  const pick = br && gzip ? negotiators.both : br ? negotiators.br : negotiators.gzip
   // When nothing is acceptable (identity;q=0 and no known coding) identity is still sent: a page beats a 406.
-  return pick.negotiate(acceptEncoding.toLowerCase()) ?? 'identity'
+  return pick.negotiate(header) ?? 'identity'
 }
 
 /** Each encoding is its own representation, so its strong ETag differs; the shared base marks the same page. */
@@ -46,27 +79,71 @@ export function matchesIfNoneMatch (header: string | undefined, etag: string): b
   return false
 }
 
+/** The headers RFC 9110 §15.4.5 lets a 304 carry, of those a page may have; no other representation metadata. */
+const notModifiedHeaders = ['cache-control', 'expires', 'content-location', 'vary']
+
+/** Everything about one encoding of a page that does not change between requests. */
+interface Prepared {
+  headers: PageHeaders
+  body: Buffer | string
+  /** The headers of a 304 for this encoding. */
+  notModified: PageHeaders
+}
+
+/**
+ * Header sets per stored page and encoding, made on the first hit that needs them and kept as long as the page's
+ * bodies live (an entry promoted from the cold tier gets new bodies, and so new sets).
+ */
+const preparedByBodies = new WeakMap<object, Partial<Record<Encoding | 'weak', Prepared>>>()
+
+function prepare (page: ServedPage, encoding: Encoding, weak: boolean): Prepared {
+  const { bodies } = page
+  const headers: PageHeaders = Object.assign(Object.create(null), page.headers)
+  headers['content-type'] ??= htmlType
+  if (bodies.br !== null || bodies.gzip !== null) {
+    // Lower case, as @fastify/compress writes and checks it: it then adds no second one.
+    const vary = headers.vary
+    headers.vary = vary === undefined ? 'accept-encoding' : `${String(vary)}, accept-encoding`
+  }
+  // Identity sent to a client that accepts some coding this page has no body for: @fastify/compress, or a proxy,
+  // may still encode it, and one strong tag must not name two representations (RFC 9110 §8.8.1).
+  if (page.etag !== null) headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
+  if (encoding !== 'identity') headers['content-encoding'] = encoding
+  const notModified: PageHeaders = Object.create(null)
+  if (headers.etag !== undefined) notModified.etag = headers.etag
+  for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
+  const body = encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity
+  return { headers, body: body as Buffer | string, notModified }
+}
+
+function preparedFor (page: ServedPage, encoding: Encoding, weak: boolean): Prepared {
+  // Pages rendered for this response alone are prepared once and not kept.
+  if (page.cache === 'BYPASS' || page.cache === 'MISS') return prepare(page, encoding, weak)
+  const bodies: Bodies<Buffer | string> = page.bodies
+  let sets = preparedByBodies.get(bodies)
+  if (sets === undefined) {
+    sets = {}
+    preparedByBodies.set(bodies, sets)
+  }
+  const slot = weak ? 'weak' : encoding
+  return (sets[slot] ??= prepare(page, encoding, weak))
+}
+
 /**
  * Writes a page: status and headers (validated in the worker), HTML by default, the cache state, and the body in
  * the negotiated encoding. Pre-compressed bodies carry Content-Encoding, so @fastify/compress leaves them alone.
  */
 export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
   const { bodies } = page
-  reply.code(page.status)
-  for (const name in page.headers) reply.header(name, page.headers[name])
-  if (page.headers['content-type'] === undefined) reply.header('content-type', htmlType)
-  reply.header('x-ssr-cache', page.cache)
-  const compressed = bodies.br !== null || bodies.gzip !== null
-  if (compressed) {
-    const vary = reply.getHeader('vary')
-    reply.header('vary', vary === undefined ? 'Accept-Encoding' : `${String(vary)}, Accept-Encoding`)
+  const acceptEncoding = reply.request.headers['accept-encoding']
+  const encoding = chooseEncoding(acceptEncoding, bodies.br !== null, bodies.gzip !== null)
+  const weak = encoding === 'identity' && acceptEncoding !== undefined && acceptEncoding !== '' && stanceOf(acceptEncoding.toLowerCase()).acceptsCoding
+  const prepared = preparedFor(page, encoding, weak)
+  const ifNoneMatch = reply.request.headers['if-none-match']
+  if (ifNoneMatch !== undefined && page.etag !== null && page.status === 200 && matchesIfNoneMatch(ifNoneMatch, page.etag)) {
+    // x-ssr-cache describes the response, not the representation: it stays, as Date does.
+    return reply.code(304).headers(prepared.notModified).header('x-ssr-cache', page.cache).send()
   }
-  const encoding = chooseEncoding(reply.request.headers['accept-encoding'], bodies.br !== null, bodies.gzip !== null)
-  reply.header('etag', etagFor(page.etag, encoding))
-  if (page.status === 200 && matchesIfNoneMatch(reply.request.headers['if-none-match'], page.etag)) {
-    return reply.code(304).send()
-  }
-  if (encoding === 'identity') return reply.send(bodies.identity)
-  reply.header('content-encoding', encoding)
-  return reply.send(encoding === 'br' ? bodies.br : bodies.gzip)
+  if (page.status !== 200) reply.code(page.status)
+  return reply.headers(prepared.headers).header('x-ssr-cache', page.cache).send(prepared.body)
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256 } from '../digest'
 import { brotliCompressSync, brotliDecompressSync, constants, gzipSync } from 'node:zlib'
 
 /** How the worker compresses a page it renders. */
@@ -29,7 +29,7 @@ export function ownedBuffer (source: Buffer): Buffer {
 }
 
 export function etagOf (identity: Buffer): string {
-  return `"${createHash('sha256').update(identity).digest('base64url').slice(0, 27)}"`
+  return `"${sha256(identity).slice(0, 27)}"`
 }
 
 /** Encodes a rendered page once: identity bytes, brotli and gzip when asked and worth it, and its ETag. */

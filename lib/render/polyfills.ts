@@ -92,7 +92,8 @@ function matchMedia (query: string) {
 
 /** A read-only Location for the URL being rendered; `origin` is fixed, since the Host header is the client's to forge. */
 export function createLocation (url: string, origin: string) {
-  const parsed = new URL(url, origin)
+  // Appended to the origin rather than resolved against it: a path such as `//x/y` must stay a path, not a host.
+  const parsed = new URL(url.startsWith('/') ? origin + url : url, origin)
   return Object.freeze({
     href: parsed.href,
     origin: parsed.origin,

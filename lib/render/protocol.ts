@@ -1,15 +1,10 @@
-import { performance } from 'node:perf_hooks'
+import type { PageHeaders } from '../page'
 import type { CompressionSettings } from './encode'
 
-/** What crosses the thread boundary between the main thread and a render worker. */
-
 /**
- * Milliseconds since the epoch from the calling thread's monotonic clock. Every thread's time origin is taken from
- * the same wall clock, so readings compare across the main thread and its workers (to well under a millisecond).
+ * What crosses the thread boundary between the main thread and a render worker. Every message is one
+ * `postMessage`; the shapes are tuples because structured cloning writes an array's items without their names.
  */
-export function sharedClock (): number {
-  return performance.timeOrigin + performance.now()
-}
 
 /** Given to every worker at start: the bundle is read once by the main thread so all workers run the same bytes. */
 export interface WorkerData {
@@ -23,47 +18,33 @@ export interface WorkerData {
   browserGlobals: boolean
   /** V8 code cache made by the main thread's syntax check, so workers skip most of the compile. */
   cachedData: Uint8Array | null
-  /** BroadcastChannel on which the pool orders a worker that rendered its share to exit; null without recycling. */
-  retireChannel: string | null
+  /** The CPU this worker pins itself to (`pinThreads`), or null to run wherever the scheduler puts it. */
+  pinCpu?: number | null
 }
 
-export type RenderTask =
-  /** `deadline` is in ms since the epoch and counts the queue wait: past it the worker does not render at all. */
-  | { kind: 'render', url: string, data: unknown, deadline: number, compress: boolean }
-  /** Asks a worker whether its bundle loaded; answered without rendering. */
-  | { kind: 'check' }
-
-/** A task as the pool posts it: with an id the worker echoes in `TaskStarted`. */
-export type PostedTask = RenderTask & { id: number }
+export type { PageHeaders } from '../page'
 
 /**
- * Posted by a worker on its parent port as it takes a render off the queue, before any bundle code runs: from then
- * on the task can only be stopped with its worker. It travels apart from the reply, which may overtake it.
+ * What the main thread wants back. text: the HTML as a string (a page sent once, never stored: a string crosses
+ * threads as one copy and is written to the socket as it is). bytes: UTF-8 bytes, transferred (a page to store).
+ * compressed: bytes plus brotli and gzip bodies, when the page is worth compressing.
  */
-export interface TaskStarted {
-  taskStarted: number
-}
+export const BodyForm = Object.freeze({ text: 0, bytes: 1, compressed: 2 } as const)
+export type BodyForm = typeof BodyForm[keyof typeof BodyForm] // eslint-disable-line @typescript-eslint/no-redeclare
 
-export function isTaskStarted (message: unknown): message is TaskStarted {
-  return typeof message === 'object' && message !== null && typeof (message as TaskStarted).taskStarted === 'number'
-}
-
-export type PageHeaders = Record<string, string | string[]>
-
-/** A page's bodies as they cross threads (transferred, not copied); br and gzip exist when the task asked. */
-export interface PageBodies {
-  identity: Uint8Array
-  br: Uint8Array | null
-  gzip: Uint8Array | null
-}
+/** A render, main thread → worker: id, URL, data, deadline (ms since the epoch, queue wait counted), body form. */
+export type RenderTask = [id: number, url: string, data: unknown, deadline: number, form: BodyForm]
 
 export interface RenderSuccess {
   ok: true
   status: number
   headers: PageHeaders
-  bodies: PageBodies
-  /** Strong ETag of the identity body. */
-  etag: string
+  /** The HTML: a string for BodyForm.text, UTF-8 bytes otherwise. */
+  body: string | Uint8Array
+  br: Uint8Array | null
+  gzip: Uint8Array | null
+  /** Strong ETag of the UTF-8 bytes of the HTML; none for BodyForm.text (see Page.etag). */
+  etag: string | null
 }
 
 export interface RenderFailure {
@@ -79,14 +60,18 @@ export interface RenderFailure {
 
 export type RenderOutcome = RenderSuccess | RenderFailure
 
-/**
- * A worker's reply to a task: the outcome, when the worker took the task off the queue (`sharedClock`), how many
- * milliseconds the task took in the worker, and which worker it was.
- */
-export interface TaskReply {
-  outcome: RenderOutcome
-  startedAt: number
-  renderMs: number
-  /** The worker that ran the task; recycling counts its renders by it. */
-  threadId: number
+/** A worker's answer to a task, worker → main thread: the task's id, its outcome, and ms spent in the worker. */
+export type TaskReply = [id: number, outcome: RenderOutcome, renderMs: number]
+
+/** Posted once by a new worker, before any task: whether the bundle loaded and exposes a render function. */
+export interface WorkerReady {
+  ready: true
+  /** The load failure, or null when the worker can render. */
+  failure: RenderFailure | null
+  /** Asked to pin itself: the CPU it now runs on, or why it could not (it then runs unpinned). */
+  pinned?: { cpu: number } | { failed: string }
+}
+
+export function isWorkerReady (message: unknown): message is WorkerReady {
+  return typeof message === 'object' && message !== null && (message as WorkerReady).ready === true
 }

@@ -1,22 +1,30 @@
-import { parentPort, threadId } from 'node:worker_threads'
-import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
+import { parentPort, workerData } from 'node:worker_threads'
+import { performance } from 'node:perf_hooks'
 import { encodeBodies } from './encode'
-import { sharedClock, type PostedTask, type RenderOutcome, type TaskReply, type TaskStarted, type WorkerData } from './protocol'
-import { listenForRetirement } from './recycle'
+import { BodyForm, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
-const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, retireChannel } = workerData as WorkerData
+// A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply. The
+// pool posts a task only to an idle worker, so tasks never overlap here; between them the event loop runs as usual,
+// so a bundle's timers fire as they would in a browser.
 
-// The order comes only after this worker's last reply reached the pool, so exiting loses nothing; piscina replaces
-// the worker (see recycle.ts).
-if (retireChannel !== null) listenForRetirement(retireChannel, () => process.exit(0))
+const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, pinCpu } = workerData as WorkerData
+const port = parentPort as NonNullable<typeof parentPort>
+
+// Before the bundle loads, so its compiled code and heap start out on the CPU they will run on.
+let pinned: WorkerReady['pinned']
+if (pinCpu !== undefined && pinCpu !== null) {
+  const failed = pinCurrentThread(pinCpu)
+  pinned = failed === null ? { cpu: pinCpu } : { failed }
+}
 
 let sandbox: Sandbox | null = null
-let loadError: RenderOutcome | null = null
+let loadFailure: RenderFailure | null = null
 
-// Loaded once, when the worker starts. A failure is kept and reported to every task, so the main thread can
-// refuse to start rather than have piscina respawn a worker that can never work.
+// A load failure is reported once at start (the pool refuses to start on it) and to every task after, so a
+// replacement worker that cannot load answers with errors instead of being respawned in a loop.
 try {
   sandbox = createSandbox({
     source,
@@ -27,10 +35,11 @@ try {
     cachedData: cachedData === null ? undefined : Buffer.from(cachedData.buffer, cachedData.byteOffset, cachedData.byteLength)
   })
 } catch (error) {
-  loadError = failure('load', error)
+  loadFailure = failure('load', error)
 }
+port.postMessage({ ready: true, failure: loadFailure, pinned } satisfies WorkerReady)
 
-function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderOutcome {
+function failure (reason: RenderFailure['reason'], error: unknown): RenderFailure {
   // Errors from the bundle belong to another realm: read them by shape, not with instanceof.
   const { message, stack } = (error !== null && typeof error === 'object') ? error as { message?: unknown, stack?: unknown } : {}
   return {
@@ -41,33 +50,36 @@ function failure (reason: 'load' | 'render' | 'result', error: unknown): RenderO
   }
 }
 
-export default async function run (task: PostedTask): Promise<TaskReply> {
-  const startedAt = sharedClock()
-  if (task.kind === 'render') parentPort?.postMessage({ taskStarted: task.id } satisfies TaskStarted)
-  const outcome = await perform(task)
-  return transfer({ outcome, startedAt, renderMs: sharedClock() - startedAt, threadId })
+port.on('message', (task: RenderTask) => {
+  const started = performance.now()
+  perform(task).then((outcome) => {
+    const reply: TaskReply = [task[0], outcome, performance.now() - started]
+    // The bodies' memory moves with the message instead of being copied.
+    if (outcome.ok && typeof outcome.body !== 'string') port.postMessage(reply, transferList(outcome))
+    else port.postMessage(reply)
+  }, (error: unknown) => {
+    port.postMessage([task[0], failure('render', error), performance.now() - started] satisfies TaskReply)
+  })
+})
+
+function transferList (outcome: RenderOutcome & { ok: true }): ArrayBuffer[] {
+  const list = [(outcome.body as Uint8Array).buffer as ArrayBuffer]
+  if (outcome.br !== null) list.push(outcome.br.buffer as ArrayBuffer)
+  if (outcome.gzip !== null) list.push(outcome.gzip.buffer as ArrayBuffer)
+  return list
 }
 
-/** Hands the page's bodies to the main thread without copying them: their memory moves with the message. */
-function transfer (reply: TaskReply): TaskReply {
-  if (!reply.outcome.ok) return reply
-  const { identity, br, gzip } = reply.outcome.bodies
-  const buffers = [identity, br, gzip].filter((body) => body !== null).map((body) => body.buffer)
-  return move({ [transferableSymbol]: buffers, [valueSymbol]: reply } as never) as unknown as TaskReply
-}
-
-async function perform (task: PostedTask): Promise<RenderOutcome> {
-  if (sandbox === null) return loadError as RenderOutcome
-  if (task.kind === 'check') return { ok: true, status: 200, headers: {}, bodies: { identity: new Uint8Array(0), br: null, gzip: null }, etag: '""' }
+async function perform ([, url, data, deadline, form]: RenderTask): Promise<RenderOutcome> {
+  if (sandbox === null) return loadFailure as RenderFailure
   // The main thread's timer drops a task still queued at its deadline, but only once its event loop gets round to
-  // it; under load the task may be handed to a worker first. It is answered here without running bundle code, so a
-  // request that waited past its deadline is never rendered.
-  if (Date.now() >= task.deadline) {
+  // it; a task handed over just before is answered here without running bundle code, so a request that waited
+  // past its deadline is never rendered.
+  if (Date.now() >= deadline) {
     return { ok: false, reason: 'expired', message: 'the render deadline passed while the task waited for a thread' }
   }
   let value: unknown
   try {
-    value = await sandbox.render(task.url, task.data)
+    value = await sandbox.render(url, data)
   } catch (error) {
     return failure('render', error)
   }
@@ -77,7 +89,9 @@ async function perform (task: PostedTask): Promise<RenderOutcome> {
   } catch (error) {
     return failure(error instanceof InvalidResultError ? 'result' : 'render', error)
   }
+  const { html, status, headers } = result
+  if (form === BodyForm.text) return { ok: true, status, headers, body: html, br: null, gzip: null, etag: null }
   // Compressed once here, off the main thread, and only for pages the main thread may cache and serve again.
-  const { identity, br, gzip, etag } = encodeBodies(result.html, task.compress ? compression : null)
-  return { ok: true, status: result.status, headers: result.headers, bodies: { identity, br, gzip }, etag }
+  const { identity, br, gzip, etag } = encodeBodies(html, form === BodyForm.compressed ? compression : null)
+  return { ok: true, status, headers, body: identity, br, gzip, etag }
 }

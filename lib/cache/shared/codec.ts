@@ -1,5 +1,5 @@
 import { compactForCold, withBytes, type Bodies, type CacheEntry } from '../entry'
-import type { PageHeaders } from '../../render/protocol'
+import type { PageHeaders } from '../../page'
 
 /**
  * A page as it is stored in Redis: a small JSON header (full key, URL, status, headers, ETag, body sizes) followed by

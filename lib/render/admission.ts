@@ -2,7 +2,7 @@ import { FST_SSR_QUEUE_FULL } from '../errors'
 
 /**
  * Admission of renders: what `maxQueue` means, and what a shed request is told. Pure numbers in, a coded error out;
- * the engine supplies the load, lib/http/failure.ts turns `retryAfter` into the Retry-After header.
+ * the renderer supplies the load, lib/http/failure.ts turns `retryAfter` into the Retry-After header.
  */
 
 export interface RenderLoad {
@@ -24,8 +24,7 @@ export type QueueFullError = InstanceType<typeof FST_SSR_QUEUE_FULL> & { retryAf
 /**
  * Throws FST_SSR_QUEUE_FULL (503) when `maxQueue` renders already wait for a thread. Renders beyond the thread
  * count are the ones waiting, so a new one is refused once `threads + maxQueue` are in flight. The count is the
- * pool's own (tasks handed over and not settled), so the rule holds whatever piscina's internal queues look like;
- * its `queueSize` mixes two queues and subtracts workers still starting. A worker being replaced still counts as a
+ * pool's own (tasks handed over and not settled, running or queued). A worker being replaced still counts as a
  * thread: renders wait a little longer meanwhile, and the measured wait shows it.
  */
 export function admit (load: RenderLoad, limits: AdmissionLimits): void {

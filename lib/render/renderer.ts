@@ -1,0 +1,150 @@
+import {
+  FST_SSR_CLOSING, FST_SSR_INVALID_DATA, FST_SSR_INVALID_RESULT, FST_SSR_RENDER_FAILED, FST_SSR_RENDER_TIMEOUT,
+  FST_SSR_WORKER_CRASHED
+} from '../errors'
+import type { Page } from '../page'
+import { admit, type AdmissionLimits } from './admission'
+import { etagOf } from './encode'
+import { PoolError, type CancelSource, type RenderPool } from './pool'
+import { BodyForm, type RenderFailure, type RenderOutcome, type RenderSuccess } from './protocol'
+
+/** What happened to the renders asked of the pool. */
+export interface RenderCounters {
+  started: number
+  succeeded: number
+  /** Renders that threw, rejected, returned an invalid result, or got data that cannot be cloned. */
+  failed: number
+  timedOut: number
+  crashed: number
+  /** Requests answered 503 (queue full or closing) without a render. */
+  rejected: number
+  /** Renders dropped from the queue because no client waited for them any more. */
+  cancelled: number
+}
+
+export function newRenderCounters (): RenderCounters {
+  return { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, cancelled: 0 }
+}
+
+export interface RenderLimits extends AdmissionLimits {
+  threads: number
+}
+
+/**
+ * The only path to a worker: admission, the deadline, the pool call, and the outcome as a page or a coded error,
+ * counted. It knows nothing of caches or HTTP.
+ */
+export class Renderer {
+  readonly counters: RenderCounters
+  readonly #pool: () => RenderPool
+  readonly #limits: RenderLimits
+  #closing = false
+
+  /** `pool` gives the pool serving now (a reload replaces it); `counters` may be a larger object the caller reads. */
+  constructor (pool: () => RenderPool, limits: RenderLimits, counters: RenderCounters = newRenderCounters()) {
+    this.#pool = pool
+    this.#limits = limits
+    this.counters = counters
+  }
+
+  /** From now on every render is refused with FST_SSR_CLOSING; those already admitted go on. */
+  beginClose (): void {
+    this.#closing = true
+  }
+
+  /**
+   * Renders a page to be stored and sent again: its UTF-8 bytes, and brotli and gzip bodies when `compress`. Rejects
+   * with a coded error: FST_SSR_QUEUE_FULL, FST_SSR_CLOSING, FST_SSR_RENDER_TIMEOUT, FST_SSR_RENDER_FAILED,
+   * FST_SSR_INVALID_RESULT, FST_SSR_INVALID_DATA, FST_SSR_WORKER_CRASHED; or with the cancel signal's reason.
+   */
+  async render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource): Promise<Page> {
+    const { status, headers, body, br, gzip, etag } = await this.#run(url, data, timeoutMs, compress ? BodyForm.compressed : BodyForm.bytes, cancel)
+    // Byte forms always answer bytes and a tag; the fallbacks only keep the types honest.
+    const identity = typeof body === 'string' ? Buffer.from(body) : adopt(body)
+    return { status, headers, bodies: { identity, br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: etag ?? etagOf(identity) }
+  }
+
+  /** Renders a page sent once and never stored: the HTML stays the string the render returned. Rejects as render(). */
+  async renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource): Promise<Page<string>> {
+    const { status, headers, body } = await this.#run(url, data, timeoutMs, BodyForm.text, cancel)
+    const identity = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
+    return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
+  }
+
+  async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined): Promise<RenderSuccess> {
+    if (this.#closing) {
+      this.counters.rejected++
+      throw new FST_SSR_CLOSING()
+    }
+    const pool = this.#pool()
+    try {
+      admit({ inFlight: pool.inFlight, threads: this.#limits.threads, recentWaitMs: pool.recentWaitMs }, this.#limits)
+    } catch (error) {
+      this.counters.rejected++
+      throw error
+    }
+    this.counters.started++
+    // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
+    const deadline = Date.now() + timeoutMs
+    let outcome: RenderOutcome
+    try {
+      outcome = await pool.run([0, url, data, deadline, form], deadline, cancel)
+    } catch (error) {
+      throw this.#poolFailure(error)
+    }
+    if (outcome.ok) {
+      this.counters.succeeded++
+      return outcome
+    }
+    if (outcome.reason === 'expired') {
+      this.counters.timedOut++
+      throw new FST_SSR_RENDER_TIMEOUT()
+    }
+    this.counters.failed++
+    throw renderError(outcome)
+  }
+
+  /** Why the pool gave no answer, as a coded error. */
+  #poolFailure (error: unknown): unknown {
+    if (!(error instanceof PoolError)) return error
+    switch (error.kind) {
+      case 'timeout':
+        this.counters.timedOut++
+        return new FST_SSR_RENDER_TIMEOUT()
+      case 'aborted':
+        // The reason given: FST_SSR_CLOSING at the close timeout, the caller's own when no client waits any more.
+        if (!isClosing(error.cause)) this.counters.cancelled++
+        return error.cause
+      case 'closed':
+        return new FST_SSR_CLOSING()
+      case 'unclonable':
+        // Data the structured clone cannot carry never reached a worker: the route's mistake, not a crash.
+        this.counters.failed++
+        return new FST_SSR_INVALID_DATA({ cause: error.cause })
+      default:
+        this.counters.crashed++
+        return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
+    }
+  }
+}
+
+function isClosing (reason: unknown): boolean {
+  return (reason as { code?: unknown } | null)?.code === 'FST_SSR_CLOSING'
+}
+
+function renderError (outcome: RenderFailure): Error {
+  // The bundle's message and stack stay on `cause`, for logs; the coded error itself says nothing of them.
+  const cause = Object.assign(new Error(outcome.message), { stack: outcome.stack ?? outcome.message })
+  return outcome.reason === 'result'
+    ? new FST_SSR_INVALID_RESULT({ cause })
+    : new FST_SSR_RENDER_FAILED({ cause })
+}
+
+/** A Buffer over bytes transferred from a worker, without copying them. */
+function adopt (bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function adoptOrNull (bytes: Uint8Array | null): Buffer | null {
+  return bytes === null ? null : adopt(bytes)
+}
