@@ -104,7 +104,7 @@ if (!existsSync(executablePath)) {
     }
 
     await t.test('vite-react: Vite\'s builds, React Router and emotion', async (t) => {
-      const { base } = await startViteExample(t)
+      const { base } = await startViteExample(t, 'vite-react')
       const page = await context.newPage()
       t.teardown(() => page.close())
       const problems = watchProblems(page)
@@ -126,6 +126,28 @@ if (!existsSync(executablePath)) {
       await page.click('nav a[href="/about"]')
       await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'About')
       t.equal(page.url(), `${base}/about`)
+      t.same(problems, [], 'no console errors, hydration warnings, page errors or failed requests')
+    })
+
+    await t.test('vite-vue: Vite\'s builds, Vue Router and Pinia', async (t) => {
+      const { base } = await startViteExample(t, 'vite-vue')
+      const page = await context.newPage()
+      t.teardown(() => page.close())
+      const problems = watchProblems(page)
+
+      await page.goto(`${base}/`)
+      await page.waitForSelector('html[data-hydrated="vite-vue"]')
+      t.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.counter') as Element).backgroundColor),
+        'rgb(46, 139, 87)', 'the client build\'s CSS, linked by the server, styles the button')
+      await page.click('.counter')
+      await page.waitForFunction(() => document.querySelector('.counter')?.textContent === 'Clicked 1 times')
+      t.pass('the counter, a Pinia action, responds: the page hydrated')
+      t.equal(await page.evaluate(() => (window as unknown as { removedElements: number }).removedElements), 0,
+        'hydration adopted the server markup instead of replacing it')
+      await page.click('nav a[href="/about"]')
+      await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'About')
+      t.equal(page.url(), `${base}/about`)
+      // Vue reports a hydration mismatch on the console, even in production builds.
       t.same(problems, [], 'no console errors, hydration warnings, page errors or failed requests')
     })
   })

@@ -9,7 +9,9 @@ import type { Test } from 'tap'
 import type {} from '../../dist/index.js'
 
 const root = join(__dirname, '..', '..')
-const exampleDir = join(root, 'examples', 'vite-react')
+
+export const viteExamples = ['vite-react', 'vite-vue'] as const
+export type ViteExample = typeof viteExamples[number]
 
 function filesUnder (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -19,7 +21,7 @@ function filesUnder (dir: string): string[] {
 }
 
 /** What the build depends on: the example's files, the shared ones it imports, and the installed packages. */
-function inputsDigest (): string {
+function inputsDigest (exampleDir: string): string {
   const hash = createHash('sha256')
   for (const file of [...filesUnder(exampleDir), ...filesUnder(join(root, 'examples', 'shared')), join(root, 'package-lock.json')]) {
     hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0')
@@ -36,12 +38,12 @@ function alive (pid: number): boolean {
   }
 }
 
-const prefix = 'fastify-ssr-engine-vite-react-'
+const prefix = 'fastify-ssr-engine-build-'
 
 /** Builds of runs that have ended: their runner process is gone. */
 async function removeStaleBuilds (): Promise<void> {
   for (const name of readdirSync(tmpdir())) {
-    const runner = Number(name.slice(prefix.length).split('-')[0])
+    const runner = Number(name.slice(prefix.length).split('-', 1)[0])
     if (name.startsWith(prefix) && Number.isInteger(runner) && !alive(runner)) {
       await rm(join(tmpdir(), name), { recursive: true, force: true })
     }
@@ -65,16 +67,19 @@ async function finished (dir: string): Promise<void> {
   })
 }
 
-let shared: Promise<string> | undefined
+const builds = new Map<ViteExample, Promise<string>>()
 
 /**
- * The Vite example built once per test run (tap runs each test file in a process of its own, all children of one
- * runner): the first file to ask builds it into a directory named after the runner's pid and the build's inputs;
- * the others wait for it. A later run, or changed inputs, build again.
+ * A Vite example built once per test run (tap runs each test file in a process of its own, all children of one
+ * runner): the first file to ask builds it into a directory named after the runner's pid, the example and the
+ * build's inputs; the others wait for it. A later run, or changed inputs, build again.
  */
-export async function viteExampleBuild (): Promise<string> {
-  shared ??= (async () => {
-    const dir = join(tmpdir(), `${prefix}${process.ppid}-${inputsDigest()}`)
+export async function viteExampleBuild (example: ViteExample): Promise<string> {
+  const exampleDir = join(root, 'examples', example)
+  const known = builds.get(example)
+  if (known !== undefined) return await known
+  const building = (async () => {
+    const dir = join(tmpdir(), `${prefix}${process.ppid}-${example}-${inputsDigest(exampleDir)}`)
     const done = join(dir, 'built')
     if (existsSync(done)) return dir
     await removeStaleBuilds()
@@ -102,7 +107,8 @@ export async function viteExampleBuild (): Promise<string> {
     await rm(staging, { recursive: true, force: true })
     return dir
   })()
-  return await shared
+  builds.set(example, building)
+  return await building
 }
 
 export interface StartedViteExample {
@@ -110,10 +116,10 @@ export interface StartedViteExample {
   base: string
 }
 
-/** Starts examples/vite-react/server.js on the shared build, on 127.0.0.1 port 0. Closed when the test ends. */
-export async function startViteExample (t: Test, ssr: Record<string, unknown> = {}): Promise<StartedViteExample> {
-  const dist = await viteExampleBuild()
-  const { build } = require(join(exampleDir, 'server.js'))
+/** Starts examples/<example>/server.js on the shared build, on 127.0.0.1 port 0. Closed when the test ends. */
+export async function startViteExample (t: Test, example: ViteExample, ssr: Record<string, unknown> = {}): Promise<StartedViteExample> {
+  const dist = await viteExampleBuild(example)
+  const { build } = require(join(root, 'examples', example, 'server.js'))
   const app: FastifyInstance = await build({ dist, logger: false, ssr: { threads: 1, ...ssr } })
   t.teardown(async () => {
     const closed = app.close()
