@@ -3,8 +3,10 @@ import { readBundle, startBundle, type BundleEvents, type LoadedBundle, type Poo
 import { FST_SSR_CLOSING, FST_SSR_INVALID_DATA } from './errors'
 import type { ResolvedOptions } from './options'
 import { servableOnError } from './cache/freshness'
-import { customKey, isKeyOfVersion, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
-import { isCacheable } from './cache/policy'
+import { customKey, isKeyOfVersion, loaderKey, normalizeUrl, pageKey, UnkeyableDataError, withVersion } from './cache/key'
+import { uncachedCacheControl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
+import { mergeVary, varyHeader, variesByCookie, varyKeyPart, type RequestHeaders, type VaryName } from './cache/vary'
+import { isLoader, loadData } from './loader'
 import { withBytes, type CacheEntry } from './cache/entry'
 import { TieredCache, type Found } from './cache/tiers'
 import { SharedTier, type SharedSnapshot } from './cache/shared/tier'
@@ -25,6 +27,10 @@ export interface ServedPage {
   /** Strong ETag of the identity body; null for pages rendered with the cache off (see page.ts). */
   etag: string | null
   cache: CacheState
+  /** Seconds since it was rendered, for a page served from a cache tier (the Age header); else undefined. */
+  age?: number
+  /** When it was rendered (ms since the epoch), for a stored page: If-Modified-Since compares it. */
+  renderedAt?: number
 }
 
 export interface RenderCallOptions {
@@ -34,6 +40,10 @@ export interface RenderCallOptions {
   key?: string
   /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
   renderTimeout?: number
+  /** Request values this page varies by, besides `cache.vary` (validated names). */
+  vary?: readonly VaryName[]
+  /** What a data loader is called with: the Fastify request, for `reply.ssr`. */
+  request?: unknown
   /**
    * Aborted when the client went away: the caller stops waiting at once. The render itself is dropped only if no one
    * else waits for it and it has not started; a running one finishes (and is stored if cacheable).
@@ -44,8 +54,11 @@ export interface RenderCallOptions {
 /** Where the engine logs what no request hears of (workers dying between renders, background work, reloads). */
 export type EngineLogger = HostLogger
 
-/** A page a flight produced; set when it came from the shared tier, with what Redis had left of its life (ms; null: no expiry). */
-type RenderedPage = Page & { fromShared?: true, ttlMs?: number | null }
+/**
+ * A page a flight produced, with its render time; set when it came from the shared tier, with what Redis had left of
+ * its life (ms; null: no expiry).
+ */
+type RenderedPage = Page & { renderedAt: number, ttl: number | null, fromShared?: true, ttlMs?: number | null }
 
 /** One render shared by every concurrent miss of a key. */
 interface Flight {
@@ -154,6 +167,10 @@ export class SsrEngine {
   readonly #flights = new Map<string, Flight>()
   readonly #running = new Set<Promise<unknown>>()
   readonly #renderer: Renderer
+  /** What is stored, for how long, and what caches downstream are told (cache/policy.ts). */
+  readonly #policy: StorePolicy
+  /** Set once a key has carried cache.vary values: invalidations then look for variants. */
+  #varied = false
   #closing = false
   #closeTimer: NodeJS.Timeout | undefined
   #closed: Promise<void> | undefined
@@ -174,6 +191,7 @@ export class SsrEngine {
       }, log)
     this.#host = new BundleHost(first, options, events, log, (previous, next) => this.#switched(previous, next))
     this.#renderer = new Renderer(() => this.#pool, options, this.counters)
+    this.#policy = options.cache ?? neverStored
   }
 
   /**
@@ -226,34 +244,40 @@ export class SsrEngine {
    * it), or the Miss that fill() completes. A hit so costs no promise. Throws FST_SSR_BAD_URL for a request target
    * that cannot be normalized and FST_SSR_INVALID_DATA for data that throws while it is keyed.
    */
-  lookup (url: string, data: unknown, call: RenderCallOptions = {}): ServedPage | Miss {
-    const renderUrl = normalizeUrl(url, this.options.cache?.query ?? null)
-    const key = this.cache !== null && call.cache !== false ? this.#keyFor(renderUrl, data, call.key) : null
-    if (key === null || this.cache === null) return new Miss(renderUrl, null, undefined)
+  lookup (url: string, data: unknown, call: RenderCallOptions = {}, headers?: RequestHeaders): ServedPage | Miss {
+    const cacheOptions = this.options.cache
+    const renderUrl = normalizeUrl(url, cacheOptions?.query ?? null, cacheOptions?.ignoreQuery)
+    if (this.cache === null || cacheOptions === null || call.cache === false) return new Miss(renderUrl, null, undefined, noVary)
+    const vary = mergeVary(cacheOptions.vary, call.vary)
+    const base = this.#keyFor(renderUrl, data, call.key)
+    if (base === null) return new Miss(renderUrl, null, undefined, noVary)
+    if (vary.length > 0) this.#varied = true
+    const key = vary.length === 0 ? base : base + varyKeyPart(vary, headers)
     const found = this.cache.get(key)
-    if (found === undefined) return new Miss(renderUrl, key, undefined)
-    if (found.freshness === 'fresh') return served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
+    if (found === undefined) return new Miss(renderUrl, key, undefined, vary)
+    if (found.freshness === 'fresh') return this.#served(found.entry, found.tier === 'hot' ? 'HIT-HOT' : 'HIT-COLD')
     if (found.freshness === 'stale') {
       // Answered at once, whatever the pool's state (a full queue included); one render refreshes it meanwhile.
       this.counters.staleRevalidate++
-      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, this.#timeout(call), true)
-      return served(found.entry, 'STALE')
+      if (!this.#flights.has(key) && !this.#closing) this.#startFlight(key, renderUrl, data, call, vary, true)
+      return this.#served(found.entry, 'STALE')
     }
     // A page in reserve (past its TTL, within staleIfError) stands in if the render fails.
-    return new Miss(renderUrl, key, found)
+    return new Miss(renderUrl, key, found, vary)
   }
 
   /** Renders what lookup() missed: alone when uncached, else joining or starting the one render of its key. */
   async fill (miss: Miss, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
     const { url, key, reserve } = miss
-    const timeout = this.#timeout(call)
     if (key === null) {
       // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
-      return { ...await this.#track(this.#renderer.renderOnce(url, data, timeout, call)), cache: 'BYPASS' }
+      const page = await this.#track(this.#renderOnce(url, data, call))
+      const headers = page.headers['cache-control'] === undefined ? { ...page.headers, 'cache-control': uncachedCacheControl } : page.headers
+      return { ...page, headers, cache: 'BYPASS' }
     }
     let flight = this.#flights.get(key)
     if (flight === undefined) {
-      flight = this.#startFlight(key, url, data, timeout, false)
+      flight = this.#startFlight(key, url, data, call, miss.vary, false)
     } else {
       this.counters.coalesced++
     }
@@ -266,8 +290,30 @@ export class SsrEngine {
       throw error
     }
     if (page.status >= 500) return this.#standIn(reserve, flight, call.signal) ?? { ...page, cache: 'MISS' }
-    const { status, headers, bodies, etag } = page
-    return { status, headers, bodies, etag, cache: page.fromShared === true ? 'HIT-SHARED' : 'MISS' }
+    const { status, headers, bodies, etag, renderedAt } = page
+    if (page.fromShared === true) return { status, headers, bodies, etag, renderedAt, cache: 'HIT-SHARED', age: this.#ageOf(renderedAt) }
+    return { status, headers, bodies, etag, renderedAt, cache: 'MISS' }
+  }
+
+  /** A render with the cache off; a loader's data is loaded first, within the same deadline. */
+  async #renderOnce (url: string, data: unknown, call: RenderCallOptions): Promise<Page<string>> {
+    const timeout = this.#timeout(call)
+    if (!isLoader(data)) return await this.#renderer.renderOnce(url, data, timeout, call)
+    const start = Date.now()
+    this.#renderer.admit()
+    const value = await loadData(data, call.request, timeout)
+    return await this.#renderer.renderOnce(url, value, Math.max(1, timeout - (Date.now() - start)), call)
+  }
+
+  #served (entry: CacheEntry, cache: CacheState): ServedPage {
+    const { status, headers, bodies, etag, renderedAt } = entry
+    // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
+    return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache, renderedAt, age: this.#ageOf(renderedAt) }
+  }
+
+  /** Whole seconds since `renderedAt` on the cache's clock (RFC 9111 §5.1). */
+  #ageOf (renderedAt: number): number {
+    return Math.max(0, Math.floor((this.#now() - renderedAt) / 1000))
   }
 
   #timeout (call: RenderCallOptions): number {
@@ -288,11 +334,21 @@ export class SsrEngine {
 
   /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
-    const key = dataKey(this.version, normalizeUrl(url, this.options.cache?.query ?? null), data)
-    // Data without a canonical form is never stored.
-    if (key === null) return false
-    this.shared?.invalidateKey(key)
-    return this.#dropKey(key)
+    const renderUrl = normalizeUrl(url, this.options.cache?.query ?? null, this.options.cache?.ignoreQuery)
+    // Data without a canonical form is never stored; without data (or with a loader), the page of the loader too.
+    const keys: string[] = []
+    const key = isLoader(data) ? null : dataKey(this.version, renderUrl, data)
+    if (key !== null) keys.push(key)
+    if (data === undefined || isLoader(data)) keys.push(loaderKey(this.version, renderUrl))
+    let removed = false
+    for (const base of keys) {
+      this.shared?.invalidateKey(base)
+      if (this.#dropVariants(base)) removed = true
+    }
+    // Redis names pages by a hash of the whole key, so the variants other instances stored there are reached by the
+    // URL: a prefix purge, which may also drop pages under longer URLs (they are rendered again, nothing worse).
+    if (this.#varied) this.shared?.invalidatePrefix(renderUrl)
+    return removed
   }
 
   /** Removes the page stored under a key a route supplied with `{ key }`. */
@@ -310,6 +366,16 @@ export class SsrEngine {
   clear (): number {
     this.shared?.clear()
     return this.#dropAll()
+  }
+
+  /** Drops the page of `base` in every variant cache.vary made of it (keys `base` + NUL + name=value…). */
+  #dropVariants (base: string): boolean {
+    let removed = this.#dropKey(base)
+    if (!this.#varied) return removed
+    const prefix = `${base}\u0000`
+    for (const [key, flight] of this.#flights) if (key.startsWith(prefix)) flight.discard = true
+    if ((this.cache?.deleteWhere((entry) => entry.key.startsWith(prefix)) ?? 0) > 0) removed = true
+    return removed
   }
 
   #dropKey (key: string): boolean {
@@ -433,15 +499,32 @@ export class SsrEngine {
 
   #keyFor (renderUrl: string, data: unknown, routeKey: string | undefined): string | null {
     if (routeKey !== undefined) return customKey(this.version, routeKey)
+    // A loader's data is unknown until it runs, which a hit must not need: the URL (and cache.vary) decide alone.
+    if (isLoader(data)) return loaderKey(this.version, renderUrl)
     return dataKey(this.version, renderUrl, data)
   }
 
-  #startFlight (key: string, url: string, data: unknown, timeout: number, refresh: boolean): Flight {
+  #startFlight (key: string, url: string, data: unknown, call: RenderCallOptions, vary: readonly VaryName[], refresh: boolean): Flight {
     const controller = new AbortController()
     const flight: Flight = { url, waiters: refresh ? 1 : 0, controller, discard: false, refresh, promise: undefined as unknown as Promise<RenderedPage> }
     if (refresh) this.counters.refreshes++
     const compress = this.options.compression !== null
-    const render = async (): Promise<RenderedPage> => await this.#track(this.#renderer.render(url, data, timeout, compress, controller))
+    const timeout = this.#timeout(call)
+    const pageVary: PageVary = { header: varyHeader(vary), byCookie: variesByCookie(vary) }
+    const render = async (): Promise<RenderedPage> => await this.#track((async () => {
+      const start = Date.now()
+      let value = data
+      if (isLoader(data)) {
+        // No loader runs for a render the queue would refuse anyway.
+        this.#renderer.admit()
+        value = await loadData(data, call.request, timeout)
+      }
+      const page = await this.#renderer.render(url, value, Math.max(1, timeout - (Date.now() - start)), compress, controller)
+      const renderedAt = this.#now()
+      // Added before the shared tier writes the page through, so every instance serves the same headers.
+      const { headers, ttl } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, pageVary, this.#policy)
+      return { ...page, headers, renderedAt, ttl }
+    })())
     // With a shared tier, a miss (or a refresh) asks Redis, or waits for another instance's render, before rendering.
     const fetched = this.shared === null
       ? render()
@@ -469,13 +552,15 @@ export class SsrEngine {
   #store (key: string, flight: Flight, page: RenderedPage): void {
     if (page.status >= 500 && flight.refresh) this.#refreshFailed(flight.url, { status: page.status })
     if (flight.discard || this.cache === null) return
-    if (isCacheable(page.status, page.headers)) {
-      const ttl = this.options.cache?.ttl ?? 0
-      const { status, headers, bodies, etag } = page
+    // Decided from what the render said, before the headers for downstream caches were added (a page that varies by
+    // a cookie says private to them, yet is stored here, under a key holding that cookie).
+    const { ttl } = page
+    if (ttl !== null) {
+      const { status, headers, bodies, etag, renderedAt } = page
       // A page from Redis lives here no longer than it had left there.
       const remainingMs = page.ttlMs ?? Infinity
       const expiresAt = this.#now() + Math.min(remainingMs, ttl === 0 ? Infinity : ttl * 1000)
-      this.cache.set(withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt }))
+      this.cache.set(withBytes({ key, url: flight.url, status, headers, bodies, etag, expiresAt, renderedAt }))
     } else if (page.status < 500) {
       this.cache.delete(key)
     }
@@ -495,7 +580,7 @@ export class SsrEngine {
     if (reserve === undefined || flight.discard || signal?.aborted === true) return undefined
     if (!servableOnError(reserve.entry.expiresAt, this.#now(), this.options.cache ?? {})) return undefined
     this.counters.staleOnError++
-    return served(reserve.entry, 'STALE')
+    return this.#served(reserve.entry, 'STALE')
   }
 
   /** Waits for a shared render; when the last waiter's client leaves, the render is cancelled. */
@@ -548,8 +633,12 @@ function pinLog (log: EngineLogger): NonNullable<PoolEvents['pinned']> {
 
 /** What lookup() could not answer: the normalized URL, the key (null: uncached), and a page in reserve. */
 export class Miss {
-  constructor (readonly url: string, readonly key: string | null, readonly reserve: Found | undefined) {}
+  constructor (readonly url: string, readonly key: string | null, readonly reserve: Found | undefined, readonly vary: readonly VaryName[]) {}
 }
+
+const noVary: readonly VaryName[] = []
+/** The policy when the cache is off: nothing is stored. */
+const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
 /**
  * The key of a page derived from its URL and data. Null for data without a canonical form (a cycle), which can still
@@ -563,10 +652,4 @@ function dataKey (version: string, url: string, data: unknown): string | null {
     if (error instanceof UnkeyableDataError) return null
     throw new FST_SSR_INVALID_DATA({ cause: error })
   }
-}
-
-function served (entry: CacheEntry, cache: CacheState): ServedPage {
-  const { status, headers, bodies, etag } = entry
-  // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
-  return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache }
 }

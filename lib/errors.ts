@@ -32,6 +32,10 @@ export const FST_SSR_INVALID_DATA = createError(
 export const FST_SSR_BAD_URL = createError(
   'FST_SSR_BAD_URL', 'Bad request target: %s', 400)
 
+/** The page's data loader (`reply.ssr(url, loader)`) threw or rejected. The cause is logged, never sent. */
+export const FST_SSR_DATA_FAILED = createError(
+  'FST_SSR_DATA_FAILED', 'Loading the page data failed', 500)
+
 /** The render did not finish within `renderTimeout` (queue wait included) and was stopped. */
 export const FST_SSR_RENDER_TIMEOUT = createError(
   'FST_SSR_RENDER_TIMEOUT', 'Render timed out', 504)

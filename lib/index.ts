@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Miss, SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
 import type { SharedInvalidationEvent } from './cache/shared/tier'
 import * as errors from './errors'
-import { normalizeOptions, type SsrOptions } from './options'
+import { normalizeOptions, resolveVary, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
 import { sendFailure } from './http/failure'
 import { registerMetricsRoute, registerPurgeRoute } from './http/routes'
@@ -26,6 +26,8 @@ export interface SsrRenderOptions {
   key?: string
   /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
   renderTimeout?: number
+  /** Request values this page varies by besides `cache.vary`: header names, `'cookie:<name>'`. */
+  vary?: string[]
 }
 
 /** A rendered page, as `fastify.ssr.render()` returns it. */
@@ -39,7 +41,11 @@ export interface SsrRenderResult {
 
 /** `fastify.ssr`: render, invalidate and clear from code. */
 export interface SsrNamespace {
-  /** Renders (or serves from the cache) the page for `url` and `data`. Rejects with a coded `FST_SSR_*` error. */
+  /**
+   * Renders (or serves from the cache) the page for `url` and `data`. `data` may be a loader, called (with no
+   * request) only when a render is needed. Rejects with a coded `FST_SSR_*` error.
+   */
+  render (url: string, loader: () => unknown, options?: SsrRenderOptions): Promise<SsrRenderResult>
   render (url: string, data?: unknown, options?: SsrRenderOptions): Promise<SsrRenderResult>
   /** Removes the cached page for `url` and `data`; true if there was one. */
   invalidate (url: string, data?: unknown): boolean
@@ -80,9 +86,12 @@ export interface SsrSharedTier {
 declare module 'fastify' {
   interface FastifyReply {
     /**
-     * Renders `url` (default: the request's URL) with `data` in the worker pool, or serves it from the cache,
-     * and sends it. Returns the reply, so `return reply.ssr(...)` works in async handlers.
+     * Renders `url` (default: the request's URL) in the worker pool, or serves it from the cache, and sends it.
+     * `loader(request)` (sync or async) gives the page's data and runs only when a render is needed: a cache hit
+     * never calls it. Returns the reply, so `return reply.ssr(...)` works in async handlers.
      */
+    ssr (url: string | undefined, loader: (request: FastifyRequest) => unknown, options?: SsrRenderOptions): FastifyReply
+    /** As above with the data itself; it is part of the cache key (see the README's "The page cache"). */
     ssr (url?: string, data?: unknown, options?: SsrRenderOptions): FastifyReply
   }
   interface FastifyInstance {
@@ -95,8 +104,8 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   const engine = await SsrEngine.start(options, fastify.log)
 
   const namespace: SsrNamespace = {
-    async render (url, data, callOptions) {
-      const page = await engine.serve(url, data, callOptions)
+    async render (url: string, data?: unknown, callOptions?: SsrRenderOptions) {
+      const page = await engine.serve(url, data, callFrom(callOptions))
       const { identity } = page.bodies
       return { html: typeof identity === 'string' ? identity : identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
     },
@@ -115,8 +124,10 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     const reply = this
     const target = url ?? reply.request.url
     let found
+    let call: RenderCallOptions | undefined
     try {
-      found = engine.lookup(target, data, callOptions)
+      call = callFrom(callOptions)
+      found = engine.lookup(target, data, call, reply.request.headers)
     } catch (error) {
       sendFailure(reply, error, target)
       return reply
@@ -131,8 +142,9 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     // when the engine asks for it (a render that has to wait, a render to join).
     let gone: AbortController | undefined
     const onClose = (): void => { if (!reply.raw.writableFinished) gone?.abort(new Error('client closed the connection')) }
-    const call: RenderCallOptions = {
-      ...callOptions,
+    const waiting: RenderCallOptions = {
+      ...call,
+      request: reply.request,
       get signal () {
         if (gone === undefined) {
           gone = new AbortController()
@@ -143,7 +155,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
         return gone.signal
       }
     }
-    engine.fill(found, data, call).then((page) => {
+    engine.fill(found, data, waiting).then((page) => {
       reply.raw.off('close', onClose)
       if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)
@@ -161,6 +173,12 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
 
   fastify.addHook('preClose', async () => { engine.beginClose() })
   fastify.addHook('onClose', async () => { await engine.close() })
+}
+
+/** Per-call options as the engine takes them: `vary` names checked (FST_SSR_INVALID_OPTION naming the call). */
+function callFrom (options: SsrRenderOptions | undefined): RenderCallOptions | undefined {
+  if (options?.vary === undefined) return options as RenderCallOptions | undefined
+  return { ...options, vary: resolveVary('vary', options.vary) }
 }
 
 /** The plugin: `fastify.register(ssrPlugin, { bundle })`. */

@@ -4,6 +4,9 @@ import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import { FST_SSR_INVALID_OPTION } from './errors'
 import type { CompressionSettings } from './render/encode'
+import { ignoredQuery, type IgnoredQuery } from './cache/key'
+import type { CacheControlPage, CacheControlPolicy } from './cache/policy'
+import { mergeVary, parseVaryName, type VaryName } from './cache/vary'
 
 /** Decides whether a request may use an admin route; `false` (or a rejection) answers 401. */
 export type SsrAuth = (request: FastifyRequest) => boolean | Promise<boolean>
@@ -53,6 +56,30 @@ export interface SsrCacheOptions {
    * so `?utm_source=` or cache-busters cannot multiply entries. Default: every parameter.
    */
   query?: string[]
+  /**
+   * Query parameters dropped from the cache key and from the URL the render sees, so tracking links do not each
+   * cost a render and an entry; a trailing `*` matches a prefix. `[]` keeps them all. Default
+   * `['utm_*', 'gclid', 'fbclid', 'msclkid']`.
+   */
+  ignoreQuery?: string[]
+  /**
+   * Request values that enter the key of every page: header names (`'accept-language'`) and named cookies
+   * (`'cookie:currency'`); responses then carry the matching `Vary`. Per call, `{ vary }` adds to these. Default `[]`.
+   */
+  vary?: string[]
+  /**
+   * The Cache-Control of stored pages whose render set none. Default `'public, max-age=0, must-revalidate'`: browsers
+   * and shared caches revalidate every time (mostly 304s). `'shared'`: `public, max-age=0, s-maxage=<ttl>` plus
+   * `stale-while-revalidate`/`stale-if-error` from the windows, for a CDN whose purges you drive yourself. A string
+   * is used as it is; a function gets `{ url, status, headers }` once per stored page. Pages never stored get
+   * `private, no-store` unless their render set a Cache-Control.
+   */
+  control?: 'shared' | string | ((page: CacheControlPage) => string)
+  /**
+   * Statuses stored besides 200, with their TTL in seconds (negative caching, like nginx's proxy_cache_valid):
+   * `{ 404: 10 }` keeps unknown URLs from costing a render each. Default `{}`.
+   */
+  statusTtl?: Record<number, number>
   /** A shared tier in Redis behind hot and cold, for several instances (see the README's "Deployment" section). */
   shared?: SsrSharedCacheOptions
 }
@@ -165,6 +192,10 @@ export interface ResolvedCacheOptions {
   staleWhileRevalidate: number
   staleIfError: number
   query: ReadonlySet<string> | null
+  ignoreQuery: IgnoredQuery
+  vary: readonly VaryName[]
+  control: CacheControlPolicy
+  statusTtl: ReadonlyMap<number, number>
   shared: ResolvedSharedOptions | null
 }
 
@@ -276,7 +307,8 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
   if (value === false) return null
   if (value === undefined) value = {}
   if (!isPlainObject(value)) invalid('cache', `expected false or an object, got ${describe(value)}`)
-  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'staleWhileRevalidate', 'staleIfError', 'query', 'shared'])
+  const known = new Set(['hotEntries', 'coldEntries', 'coldMaxBytes', 'ttl', 'staleWhileRevalidate', 'staleIfError', 'query',
+    'ignoreQuery', 'vary', 'control', 'statusTtl', 'shared'])
   for (const key of Object.keys(value)) {
     if (!known.has(key)) invalid(`cache.${key}`, `unknown option; expected one of ${[...known].join(', ')}`)
   }
@@ -296,8 +328,51 @@ function resolveCache (value: unknown): ResolvedCacheOptions | null {
     staleWhileRevalidate: integer('cache.staleWhileRevalidate', value.staleWhileRevalidate, defaultCacheOptions.staleWhileRevalidate, 0),
     staleIfError: integer('cache.staleIfError', value.staleIfError, defaultCacheOptions.staleIfError, 0),
     query,
+    ignoreQuery: ignoredQuery(nameList('cache.ignoreQuery', value.ignoreQuery, defaultIgnoreQuery, 'parameter names')),
+    vary: resolveVary('cache.vary', value.vary),
+    control: resolveControl(value.control),
+    statusTtl: resolveStatusTtl(value.statusTtl),
     shared: resolveShared(value.shared, ttl)
   }
+}
+
+/** Tracking parameters that never decide a page. */
+export const defaultIgnoreQuery = Object.freeze(['utm_*', 'gclid', 'fbclid', 'msclkid'])
+
+function nameList (name: string, value: unknown, fallback: readonly string[], what: string): string[] {
+  if (value === undefined) return [...fallback]
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item.length > 0)) {
+    invalid(name, `expected an array of ${what}, got ${describe(value)}`)
+  }
+  return value as string[]
+}
+
+/** Validates `vary` names (of `cache.vary` or of one call). */
+export function resolveVary (name: string, value: unknown): VaryName[] {
+  const names = nameList(name, value, [], "header names or 'cookie:<name>'")
+  return mergeVary([], names.map((raw) => parseVaryName(raw) ?? invalid(name, `expected header names or 'cookie:<name>', got ${JSON.stringify(raw)}`))) as VaryName[]
+}
+
+function resolveControl (value: unknown): CacheControlPolicy {
+  if (value === undefined) return 'default'
+  if (typeof value === 'function') return value as CacheControlPolicy
+  if (value === 'shared') return 'shared'
+  // A value that could split the response is refused here rather than at the first hit.
+  if (typeof value === 'string' && value.trim() !== '' && /^[\t\x20-\x7e]+$/.test(value)) return { value }
+  return invalid('cache.control', `expected 'shared', a Cache-Control value or a function (page) => string, got ${describe(value)}`)
+}
+
+function resolveStatusTtl (value: unknown): ReadonlyMap<number, number> {
+  if (value === undefined) return new Map()
+  if (!isPlainObject(value)) invalid('cache.statusTtl', `expected an object of status: seconds, got ${describe(value)}`)
+  const ttls = new Map<number, number>()
+  for (const [status, seconds] of Object.entries(value)) {
+    const code = Number(status)
+    // 200 has cache.ttl; 5xx are failures that staleIfError covers, never pages to keep.
+    if (!Number.isInteger(code) || code < 201 || code > 499) invalid(`cache.statusTtl.${status}`, 'expected a status from 201 to 499')
+    ttls.set(code, integer(`cache.statusTtl.${status}`, seconds, 0, 1))
+  }
+  return ttls
 }
 
 /** A client is recognized by what the shared tier calls on it; anything else is refused at registration. */

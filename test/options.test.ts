@@ -33,6 +33,15 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['cache.coldMaxBytes negative', { ...good, cache: { coldMaxBytes: -1 } }, /"cache.coldMaxBytes": expected an integer from 0/],
   ['cache.ttl fractional', { ...good, cache: { ttl: 0.5 } }, /"cache.ttl": expected an integer from 0/],
   ['cache.query not an array', { ...good, cache: { query: 'page' } }, /"cache.query": expected an array of parameter names/],
+  ['cache.ignoreQuery not an array', { ...good, cache: { ignoreQuery: 'utm_*' } }, /"cache.ignoreQuery": expected an array of parameter names, got "utm_\*"/],
+  ['cache.vary not an array', { ...good, cache: { vary: 'accept-language' } }, /"cache.vary": expected an array of header names or 'cookie:<name>'/],
+  ['cache.vary a bad name', { ...good, cache: { vary: ['accept language'] } }, /"cache.vary": expected header names or 'cookie:<name>', got "accept language"/],
+  ['cache.vary the whole Cookie header', { ...good, cache: { vary: ['cookie'] } }, /"cache.vary": expected header names or 'cookie:<name>', got "cookie"/],
+  ['cache.control a number', { ...good, cache: { control: 60 } }, /"cache.control": expected 'shared', a Cache-Control value or a function \(page\) => string, got 60/],
+  ['cache.control with a line break', { ...good, cache: { control: 'public\r\nx: y' } }, /"cache.control": expected 'shared'/],
+  ['cache.statusTtl not an object', { ...good, cache: { statusTtl: [404] } }, /"cache.statusTtl": expected an object of status: seconds, got an array/],
+  ['cache.statusTtl a 5xx', { ...good, cache: { statusTtl: { 503: 10 } } }, /"cache.statusTtl.503": expected a status from 201 to 499/],
+  ['cache.statusTtl zero seconds', { ...good, cache: { statusTtl: { 404: 0 } } }, /"cache.statusTtl.404": expected an integer from 1/],
   ['cache.shared not an object', { ...good, cache: { shared: 'redis://:secret@host' } }, /"cache.shared": expected an object \{ redis, prefix\?, ttl\?, timeout\?, lockTtl\? \}, got a string$/],
   ['cache.shared unknown key', { ...good, cache: { shared: { redis: 'redis://localhost', url: 'x' } } }, /"cache.shared.url": unknown option; expected one of redis, prefix, ttl, timeout, lockTtl/],
   ['cache.shared.redis missing', { ...good, cache: { shared: {} } }, /"cache.shared.redis": expected an ioredis client or a redis:\/\/ or rediss:\/\/ URL, got undefined/],
@@ -73,7 +82,10 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.maxQueue, 512)
   t.equal(resolved.renderTimeout, 10_000)
   t.ok(resolved.threads >= 1)
-  t.same(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null, shared: null })
+  t.match(resolved.cache, { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 64 * 1024 * 1024, ttl: 300, staleWhileRevalidate: 0, staleIfError: 0, query: null, shared: null, vary: [], control: 'default' })
+  t.same([...(resolved.cache?.statusTtl ?? new Map())], [], 'no status but 200 is stored unless asked')
+  t.same(resolved.cache?.ignoreQuery, { names: new Set(['gclid', 'fbclid', 'msclkid']), prefixes: ['utm_'] }, 'tracking parameters ignored')
+  t.equal(resolved.pinThreads, false)
   t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
   t.equal(resolved.watch, false)
   t.equal(resolved.browserGlobals, false, 'browser globals are opt-in')

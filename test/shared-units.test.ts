@@ -12,7 +12,9 @@ const page = {
   status: 200,
   headers: { 'x-custom': ['1', '2'], 'cache-control': 'max-age=60' },
   bodies: { identity: html, br: brotliCompressSync(html), gzip: gzipSync(html) },
-  etag: '"abc"'
+  etag: '"abc"',
+  renderedAt: 1_700_000_000_123,
+  ttl: 300
 }
 
 test('a page round-trips through the Redis value, without its identity bytes when it has br', async (t) => {
@@ -38,11 +40,12 @@ test('anything malformed is a miss, never a misread', async (t) => {
   const value = encodePage(page)
   const cases: Array<[string, Buffer]> = [
     ['empty', Buffer.alloc(0)],
-    ['another layout', Buffer.concat([Buffer.from('SSR2'), value.subarray(4)])],
+    // SSR1 is the layout before render times were kept: a rolling deploy meets it.
+    ['another layout', Buffer.concat([Buffer.from('SSR1'), value.subarray(4)])],
     ['truncated body', value.subarray(0, value.byteLength - 1)],
     ['trailing bytes', Buffer.concat([value, Buffer.from('x')])],
     ['header length past the end', Buffer.concat([value.subarray(0, 4), Buffer.from([0xff, 0xff, 0xff, 0xff]), value.subarray(8)])],
-    ['header not JSON', Buffer.concat([Buffer.from('SSR1'), Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')])]
+    ['header not JSON', Buffer.concat([Buffer.from('SSR2'), Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')])]
   ]
   for (const [name, bytes] of cases) t.equal(decodePage(bytes, page.key), null, name)
 })

@@ -25,10 +25,12 @@ async function buildApp ({ dist, logger = true, ssr = {} }) {
   await app.register(ssrPlugin, { bundle, ...ssr })
   await app.register(fastifyStatic, { root: join(dist, 'client'), prefix: '/assets/' })
 
-  app.get('/', (request, reply) => reply.ssr(request.url, listingData()))
-  app.get('/products/:id', (request, reply) => reply.ssr(request.url, productData(request.params.id)))
-  // Unknown addresses get the app's own 404 page; the plugin never caches a 404.
-  app.setNotFoundHandler((request, reply) => reply.ssr(request.url, notFoundData()))
+  // Each route's data comes from a loader, which the plugin calls only when it renders: a cache hit never pays for
+  // the data (here an in-memory catalog; in an application, the database or API call).
+  app.get('/', (request, reply) => reply.ssr(request.url, () => listingData()))
+  app.get('/products/:id', (request, reply) => reply.ssr(request.url, (req) => productData(req.params.id)))
+  // Unknown addresses get the app's own 404 page, which the plugin does not store (see cache.statusTtl to change that).
+  app.setNotFoundHandler((request, reply) => reply.ssr(request.url, () => notFoundData()))
   return app
 }
 

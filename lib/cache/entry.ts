@@ -19,6 +19,8 @@ export interface CacheEntry {
   etag: string
   /** Milliseconds since the epoch; Infinity never expires. Fixed at render time, never extended. */
   expiresAt: number
+  /** When it was rendered (ms since the epoch, the cache's clock): its Age and Last-Modified. */
+  renderedAt: number
   /** Every byte the entry holds (key, URL, headers, every body), counted when the entry is made. */
   bytes: number
 }

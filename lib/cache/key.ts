@@ -71,13 +71,36 @@ function removeDotSegments (path: string): string {
   return `/${kept.join('/')}`
 }
 
+/** `cache.ignoreQuery`: parameter names dropped from the key and the render's URL, exactly or by prefix (`utm_*`). */
+export interface IgnoredQuery {
+  names: ReadonlySet<string>
+  prefixes: readonly string[]
+}
+
+const noneIgnored: IgnoredQuery = { names: new Set(), prefixes: [] }
+
+/** Reads `cache.ignoreQuery` entries: a trailing `*` makes a prefix. */
+export function ignoredQuery (patterns: readonly string[]): IgnoredQuery {
+  return {
+    names: new Set(patterns.filter((pattern) => !pattern.endsWith('*'))),
+    prefixes: patterns.filter((pattern) => pattern.endsWith('*')).map((pattern) => pattern.slice(0, -1))
+  }
+}
+
+function isIgnored (name: string, ignored: IgnoredQuery): boolean {
+  if (ignored.names.has(name)) return true
+  for (const prefix of ignored.prefixes) if (name.startsWith(prefix)) return true
+  return false
+}
+
 /**
  * The URL a page is rendered and keyed for: the request target parsed as a path (never as a URL against a base, so
- * `//x/y` stays that path), in canonical form (see canonicalPathOf); query parameters filtered by the allowlist,
- * sorted by name (values of one name keep their order) and re-encoded; the fragment dropped. An absolute-form
- * target (`http://host/path`) counts by its path and query. Throws FST_SSR_BAD_URL (400) for anything else.
+ * `//x/y` stays that path), in canonical form (see canonicalPathOf); query parameters kept by the allowlist and not
+ * ignored, sorted by name (values of one name keep their order) and re-encoded; the fragment dropped. An
+ * absolute-form target (`http://host/path`) counts by its path and query. Throws FST_SSR_BAD_URL (400) for anything
+ * else.
  */
-export function normalizeUrl (url: string, allowedQuery: ReadonlySet<string> | null): string {
+export function normalizeUrl (url: string, allowedQuery: ReadonlySet<string> | null, ignoredQuery: IgnoredQuery = noneIgnored): string {
   if (canonicalPath.test(url)) return url
   let target = url
   const scheme = /^https?:\/\/[^/?#]*/i.exec(target)
@@ -90,7 +113,7 @@ export function normalizeUrl (url: string, allowedQuery: ReadonlySet<string> | n
   if (mark === -1 || mark === target.length - 1) return path
   const params: Array<[string, string]> = []
   for (const [name, value] of new URLSearchParams(target.slice(mark + 1))) {
-    if (allowedQuery === null || allowedQuery.has(name)) params.push([name, value])
+    if ((allowedQuery === null || allowedQuery.has(name)) && !isIgnored(name, ignoredQuery)) params.push([name, value])
   }
   if (params.length === 0) return path
   params.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
@@ -192,6 +215,14 @@ function serialize (value: object, walk: Walk): string {
 /** A key derived from the page's inputs. */
 export function pageKey (version: string, url: string, data: unknown): string {
   return `${version}\u0000page\u0000${url}\u0000${canonicalData(data)}`
+}
+
+/**
+ * The key of a page whose data comes from a loader (`reply.ssr(url, loader)`): its URL alone, since the data is
+ * only known once it is loaded, which a hit must not need. Tagged so it never equals a key with data.
+ */
+export function loaderKey (version: string, url: string): string {
+  return `${version}\u0000loader\u0000${url}`
 }
 
 /** A key a route supplied itself (`reply.ssr(url, data, { key })`); tagged so it can never equal a derived one. */

@@ -10,5 +10,7 @@ export function sendFailure (reply: FastifyReply, error: unknown, url: string): 
     reply.log.error({ err: coded.cause, url, code: coded.code }, 'SSR render failed')
   }
   if (typeof coded.retryAfter === 'number') reply.header('retry-after', String(coded.retryAfter))
+  // An error is about this request, never a page to keep.
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-store')
   return reply.send(error)
 }

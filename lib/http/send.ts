@@ -79,6 +79,20 @@ export function matchesIfNoneMatch (header: string | undefined, etag: string): b
   return false
 }
 
+/**
+ * Whether the client's copy is current: If-None-Match against the ETag; or, only when no If-None-Match was sent
+ * (RFC 9110 §13.1.3), If-Modified-Since against Last-Modified (the render time, in whole seconds).
+ */
+function notModified (headers: FastifyReply['request']['headers'], page: ServedPage): boolean {
+  const ifNoneMatch = headers['if-none-match']
+  if (ifNoneMatch !== undefined) return page.etag !== null && matchesIfNoneMatch(ifNoneMatch, page.etag)
+  const ifModifiedSince = headers['if-modified-since']
+  const lastModified = page.headers['last-modified']
+  if (ifModifiedSince === undefined || lastModified === undefined) return false
+  const since = Date.parse(ifModifiedSince)
+  return Number.isFinite(since) && Date.parse(String(lastModified)) <= since
+}
+
 /** The headers RFC 9110 §15.4.5 lets a 304 carry, of those a page may have; no other representation metadata. */
 const notModifiedHeaders = ['cache-control', 'expires', 'content-location', 'vary']
 
@@ -139,8 +153,9 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
   const encoding = chooseEncoding(acceptEncoding, bodies.br !== null, bodies.gzip !== null)
   const weak = encoding === 'identity' && acceptEncoding !== undefined && acceptEncoding !== '' && stanceOf(acceptEncoding.toLowerCase()).acceptsCoding
   const prepared = preparedFor(page, encoding, weak)
-  const ifNoneMatch = reply.request.headers['if-none-match']
-  if (ifNoneMatch !== undefined && page.etag !== null && page.status === 200 && matchesIfNoneMatch(ifNoneMatch, page.etag)) {
+  // From a cache tier: how old the page is (RFC 9111 §5.1).
+  if (page.age !== undefined) reply.header('age', String(page.age))
+  if (page.status === 200 && notModified(reply.request.headers, page)) {
     // x-ssr-cache describes the response, not the representation: it stays, as Date does.
     return reply.code(304).headers(prepared.notModified).header('x-ssr-cache', page.cache).send()
   }

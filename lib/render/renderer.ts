@@ -71,7 +71,11 @@ export class Renderer {
     return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
   }
 
-  async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined): Promise<RenderSuccess> {
+  /**
+   * Throws what a render asked now would be refused with (FST_SSR_CLOSING, FST_SSR_QUEUE_FULL), counted as rejected:
+   * so work a render needs first (loading its data) is not done for nothing.
+   */
+  admit (): void {
     if (this.#closing) {
       this.counters.rejected++
       throw new FST_SSR_CLOSING()
@@ -83,6 +87,11 @@ export class Renderer {
       this.counters.rejected++
       throw error
     }
+  }
+
+  async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined): Promise<RenderSuccess> {
+    this.admit()
+    const pool = this.#pool()
     this.counters.started++
     // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
     const deadline = Date.now() + timeoutMs

@@ -40,6 +40,7 @@ export async function startInstance (
     ...rest,
     cache: { ...cache, shared: { redis: redis instanceof RedisServer ? redis.url : redis, ...shared } }
   })
+  // A function is a loader: the deployment's pages are then keyed by URL alone.
   app.get('/*', (request, reply) => reply.ssr(request.url, data))
   t.teardown(() => app.close())
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -13,7 +13,7 @@ import type { PageHeaders } from '../../page'
  */
 
 /** Leads every value; a change of layout changes it, and a value with another magic is a miss, never a misread. */
-const magic = Buffer.from('SSR1')
+const magic = Buffer.from('SSR2')
 
 interface Header {
   key: string
@@ -21,12 +21,16 @@ interface Header {
   status: number
   headers: PageHeaders
   etag: string
+  /** Render time, ms since the epoch: Age and Last-Modified on every instance. */
+  renderedAt: number
+  /** Seconds the page may be kept in a local tier (0: until evicted); the reader's copy lives no longer. */
+  ttl: number
   /** Byte lengths of identity, br and gzip; -1 for an absent body. */
   sizes: [number, number, number]
 }
 
-/** A decoded page: an entry without its expiry, which the reader derives from Redis' own TTL. */
-export type SharedPage = Omit<CacheEntry, 'expiresAt' | 'bytes'>
+/** A decoded page: an entry without its expiry, which the reader derives from Redis' own TTL, and its TTL. */
+export type SharedPage = Omit<CacheEntry, 'expiresAt' | 'bytes'> & { ttl: number }
 
 export function encodePage (page: SharedPage): Buffer {
   const compact = compactForCold(withBytes({ ...page, expiresAt: Infinity }))
@@ -37,6 +41,8 @@ export function encodePage (page: SharedPage): Buffer {
     status: page.status,
     headers: page.headers,
     etag: page.etag,
+    renderedAt: page.renderedAt,
+    ttl: page.ttl,
     sizes: bodies.map((body) => body?.byteLength ?? -1) as Header['sizes']
   }
   const json = Buffer.from(JSON.stringify(header))
@@ -59,7 +65,7 @@ export function decodePage (value: Buffer, key: string): SharedPage | null {
   } catch {
     return null
   }
-  if (header === null || typeof header !== 'object' || header.key !== key || !Array.isArray(header.sizes)) return null
+  if (header === null || typeof header !== 'object' || header.key !== key || !Array.isArray(header.sizes) || typeof header.renderedAt !== 'number' || typeof header.ttl !== 'number') return null
   let offset = headerEnd
   const bodies: Array<Buffer | null> = []
   for (const size of header.sizes) {
@@ -74,5 +80,5 @@ export function decodePage (value: Buffer, key: string): SharedPage | null {
   if (offset !== value.byteLength || bodies.length !== 3 || (bodies[0] === null && bodies[1] === null)) return null
   const [identity, br, gzip] = bodies
   const pageBodies: Bodies = { identity, br, gzip }
-  return { key: header.key, url: header.url, status: header.status, headers: header.headers, etag: header.etag, bodies: pageBodies }
+  return { key: header.key, url: header.url, status: header.status, headers: header.headers, etag: header.etag, renderedAt: header.renderedAt, ttl: header.ttl, bodies: pageBodies }
 }

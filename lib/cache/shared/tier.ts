@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { expandForHot, withBytes, type Bodies } from '../entry'
-import { isCacheable } from '../policy'
 import { versionlessKey } from '../key'
 import type { ResolvedSharedOptions } from '../../options'
 import type { PageHeaders } from '../../page'
@@ -14,12 +13,14 @@ import { deploymentNames, pageRef, type DeploymentNames, type PageRef } from './
 import { RedisStore } from './redis-store'
 import type { Epoch, InvalidationOp, LookupResult, SharedStore } from './store'
 
-/** A page as the engine handles it. */
+/** A page as the engine handles it, with its render time and how long it may be stored (null: not at all). */
 export interface Page {
   status: number
   headers: PageHeaders
   bodies: Bodies & { identity: Buffer }
   etag: string
+  renderedAt: number
+  ttl: number | null
 }
 
 /** A page read from the shared tier; `ttlMs` is what Redis had left of its life (null: no expiry). */
@@ -241,14 +242,16 @@ export class SharedTier extends EventEmitter {
       throw error
     }
     stop?.()
-    const cacheable = !call.discarded() && isCacheable(page.status, page.headers)
+    const ttl = call.discarded() ? null : page.ttl
     this.#later(async () => {
-      if (!cacheable) {
+      if (ttl === null) {
         if (token !== null) await this.#store.release(ref, token)
         return
       }
-      const value = encodePage({ key: ref.key, url: ref.url, status: page.status, headers: page.headers, bodies: page.bodies, etag: page.etag })
-      if (await this.#store.store(ref, value, this.#options.ttl * 1000, epoch, token)) this.counters.writes++
+      const value = encodePage({ key: ref.key, url: ref.url, status: page.status, headers: page.headers, bodies: page.bodies, etag: page.etag, renderedAt: page.renderedAt, ttl })
+      // A 200 lives cache.shared.ttl in Redis; a status page of cache.statusTtl its own, shorter, TTL.
+      const ttlMs = page.status === 200 ? this.#options.ttl * 1000 : ttl * 1000
+      if (await this.#store.store(ref, value, ttlMs, epoch, token)) this.counters.writes++
       else this.counters.writesDiscarded++
     })
     return page
@@ -259,7 +262,7 @@ export class SharedTier extends EventEmitter {
     if (page === null) return null
     // Redis keeps br and gzip; the identity bytes are rebuilt here, once (see codec.ts).
     const { bodies } = expandForHot(withBytes({ ...page, expiresAt: Infinity }))
-    return { status: page.status, headers: page.headers, bodies: bodies as Page['bodies'], etag: page.etag, fromShared: true, ttlMs: found.ttlMs }
+    return { status: page.status, headers: page.headers, bodies: bodies as Page['bodies'], etag: page.etag, renderedAt: page.renderedAt, ttl: page.ttl, fromShared: true, ttlMs: found.ttlMs }
   }
 
   /** Runs Redis work after the current response is written (setImmediate), tracked for close(); failures are counted by the store. */
