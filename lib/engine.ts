@@ -335,20 +335,15 @@ export class SsrEngine {
   /** These four act on this instance's tiers at once, and, with a shared tier, on Redis and every instance. */
   invalidate (url: string, data?: unknown): boolean {
     const renderUrl = normalizeUrl(url, this.options.cache?.query ?? null, this.options.cache?.ignoreQuery)
-    // Data without a canonical form is never stored; without data (or with a loader), the page of the loader too.
-    const keys: string[] = []
-    const key = isLoader(data) ? null : dataKey(this.version, renderUrl, data)
-    if (key !== null) keys.push(key)
-    if (data === undefined || isLoader(data)) keys.push(loaderKey(this.version, renderUrl))
-    let removed = false
-    for (const base of keys) {
-      this.shared?.invalidateKey(base)
-      if (this.#dropVariants(base)) removed = true
-    }
+    // Without data, or with a loader, the page the URL decides (loaderKey is the key without data).
+    const key = isLoader(data) ? loaderKey(this.version, renderUrl) : dataKey(this.version, renderUrl, data)
+    // Data without a canonical form is never stored.
+    if (key === null) return false
+    this.shared?.invalidateKey(key)
     // Redis names pages by a hash of the whole key, so the variants other instances stored there are reached by the
     // URL: a prefix purge, which may also drop pages under longer URLs (they are rendered again, nothing worse).
     if (this.#varied) this.shared?.invalidatePrefix(renderUrl)
-    return removed
+    return this.#dropVariants(key)
   }
 
   /** Removes the page stored under a key a route supplied with `{ key }`. */

@@ -219,10 +219,11 @@ export function pageKey (version: string, url: string, data: unknown): string {
 
 /**
  * The key of a page whose data comes from a loader (`reply.ssr(url, loader)`): its URL alone, since the data is
- * only known once it is loaded, which a hit must not need. Tagged so it never equals a key with data.
+ * only known once it is loaded, which a hit must not need. That is the key of the page without data, by design: both
+ * are the page the URL decides, and `invalidate(url)` reaches either.
  */
 export function loaderKey (version: string, url: string): string {
-  return `${version}\u0000loader\u0000${url}`
+  return pageKey(version, url, undefined)
 }
 
 /** A key a route supplied itself (`reply.ssr(url, data, { key })`); tagged so it can never equal a derived one. */
