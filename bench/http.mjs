@@ -1,31 +1,41 @@
-// npm run bench: HTTP throughput of the plugin, against baselines measured in the same run.
+// npm run bench:http (the first part of npm run bench): HTTP throughput and CPU per request of the plugin, against
+// the alternatives measured in the same run.
 //
-// What runs: six scenarios, each serving the React example's product page (bench/lib/page.mjs) at GET /products/:id
-// from a server of its own (bench/server.mjs):
-//   baseline             a bare Fastify route sending the page as a prebuilt Buffer: the framework's ceiling
-//   cached               the React example's server (the plugin, default options), every request a hot-cache hit
-//   cached-br            the same with Accept-Encoding: br, served from the body the worker compressed once
-//   render               the plugin with `cache: false`: every request renders in the worker pool
-//   naive                renderToString in the route handler on every request, React in the main thread
-//   compress-on-the-fly  the baseline plus @fastify/compress, Accept-Encoding: br: compressed on every request
+// What runs: the scenarios of bench/lib/http-plan.mjs on three pages (bench/lib/pages.mjs: the React example's
+// product page ~1.6 KB, its listing ~20 KB, the listing with a 5× catalog ~100 KB), each from a server of its own
+// (bench/server.mjs):
+//   baseline / baseline-br  a bare Fastify route sending the page (its brotli body) as a prebuilt Buffer: the ceiling
+//                           of a cache hit, the same bytes with nothing to look up
+//   cached / cached-br      the React example's server (the plugin, default options), every request a hot-cache hit
+//   render                  the plugin with `cache: false` and 1 worker thread: every request renders in the pool
+//   naive                   renderToString in the route handler, the same renderer as the bundle: what a user does
+//                           without the plugin, and the floor of a miss on the same CPU
+//   compress-on-the-fly     the bare route plus @fastify/compress, Accept-Encoding: br
+//   render-2 / naive-2      render with 2 worker threads / naive, the server not pinned: the scaling
+//   render-2-pinned         render-2 with `pinThreads: true` (listing; "not available" if the plugin rejects it)
+//   data-eager / data-loader  hits of the listing whose data costs a 1 ms wait: eager data (the route waits on every
+//                           request) against a loader (called only to render; "not available" if the plugin does not
+//                           take a function as data), with 10 connections so the wait is not lost in queueing
 // Where the load comes from: wrk (autocannon when wrk is missing; bench/lib/loadgen.mjs says why) in a process of its
-// own, 100 keep-alive connections, on a CPU the server does not get (taskset, bench/lib/machine.mjs). Each server
-// runs in its own process, started fresh for every run, on 127.0.0.1 port 0, NODE_ENV=production, logger off.
-// Procedure: everything is built fresh (bench/lib/build.mjs); then REPS rounds, each running every scenario once with
-// the order rotated by one per round (this machine drifts by up to 50% between sets, so scenarios are interleaved).
-// A run: start the server, check its response (bench/lib/check.mjs), WARMUP s of load (discarded), DURATION s
-// measured, stop.
-// The baseline: the bare Fastify route. Reported: medians over rounds of req/s, p50 and p99; the ratios to baseline and
-// to naive are medians of per-round ratios (each against the baseline or naive run of its own round), so drift between
-// rounds cancels out.
-// Targets (reported, never asserted): cached ≥ 0.90 × baseline, cached-br ≥ 0.85 × baseline. A scenario that misses
-// its target gets one extra run (not in the table) with the server's main thread profiled over the measured seconds,
-// summarized in RESULTS.md; the .cpuprofile files stay in bench/profiles/.
+// own, 100 keep-alive connections, pinned to a CPU of its own (taskset, bench/lib/machine.mjs). Servers are pinned to
+// the other CPU, except the scenarios marked not pinned, which may use every CPU and so share the load generator's.
+// Each server runs in its own process, started fresh for every run, on 127.0.0.1 port 0, NODE_ENV=production, logger
+// off.
+// Procedure: everything is built fresh (bench/lib/build.mjs); then REPS rounds, each running every scenario once,
+// grouped by page so that compared runs are close in time, with the order of the pages and of the scenarios within
+// each rotated every round (this machine drifts between sets). A run: start the server, check its response
+// (bench/lib/check.mjs), WARMUP s of load (discarded), DURATION s measured, stop.
+// Reported: per scenario medians over rounds of req/s, p50, p99 and CPU µs per request (every thread of the server,
+// from process.cpuUsage(), with its main-thread and worker-thread parts from /proc/self/task); comparisons and targets
+// as medians of per-round ratios (bench/lib/http-summary.mjs). Targets are reported, never asserted. The scenarios
+// furthest from their targets get one extra run each under `node --cpu-prof` (every thread), summarized in
+// RESULTS.md; the .cpuprofile files stay in bench/profiles/.
 //
-// Settings (environment): BENCH_WARMUP=3, BENCH_DURATION=8 (seconds), BENCH_REPS=3, BENCH_CONNECTIONS=100,
-// BENCH_SCENARIOS=cached,cached-br (baseline is always added), BENCH_LOADGEN=wrk|autocannon,
-// BENCH_PROFILE=auto|off|<scenario,...>, BENCH_NOTE="text for the top of RESULTS.md". Any non-default setting, or a
-// machine found busy before or after the run, marks the section as not a result.
+// Settings (environment): BENCH_WARMUP=2, BENCH_DURATION=5 (seconds), BENCH_REPS=3, BENCH_CONNECTIONS=100,
+// BENCH_SCENARIOS=cached,render (the scenarios they are compared with are added), BENCH_PAGES=product,listing,large,
+// BENCH_LOADGEN=wrk|autocannon, BENCH_PROFILE=auto|off|<scenario · page,...> (auto: up to BENCH_PROFILE_MAX=3),
+// BENCH_NOTE="text for the top of RESULTS.md". Any non-default setting, or a machine found busy before or after the
+// run, marks the section as not a result.
 // Writes: bench/results.json (key "http") and the HTTP section of bench/RESULTS.md.
 
 import { mkdir } from 'node:fs/promises'
@@ -33,65 +43,78 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { prepareBuild } from './lib/build.mjs'
 import { checkResponse } from './lib/check.mjs'
+import { casesFor, comparisons, scenarios, targetsFor } from './lib/http-plan.mjs'
+import { consoleReport, sectionMarkdown } from './lib/http-markdown.mjs'
+import { judgeTargets, pinningVerdict, summarizeCases, summarizeComparisons } from './lib/http-summary.mjs'
 import { chooseLoadGenerator, errorCount, runLoad } from './lib/loadgen.mjs'
-import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sampleCpuBusy } from './lib/machine.mjs'
-import { pageUrl } from './lib/page.mjs'
-import { summarizeProfile } from './lib/profile.mjs'
+import { busyBetween, busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, perCpuTimes, sampleCpuBusy } from './lib/machine.mjs'
+import { pageNames, pages } from './lib/pages.mjs'
+import { summarizeProfileDir } from './lib/profile.mjs'
 import { startServer } from './lib/processes.mjs'
 import { flagsFor, readSettings, writeResultsJson, writeResultsSection, reportWritten, runMain } from './lib/report.mjs'
-import {
-  formatInt, formatMs, formatPercent, formatRatio, judgeTarget, markdownTable, median, round, spread, textTable
-} from './lib/stats.mjs'
+import { formatInt, formatMs, formatPercent, round } from './lib/stats.mjs'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
-
-const scenarios = [
-  { name: 'baseline', server: 'bare', headers: {}, expect: { encoding: null, sameAsReference: true } },
-  { name: 'cached', server: 'plugin', headers: {}, warm: true, expect: { encoding: null, cache: 'HIT-HOT', sameAsReference: true } },
-  { name: 'cached-br', server: 'plugin', headers: { 'accept-encoding': 'br' }, warm: true, expect: { encoding: 'br', cache: 'HIT-HOT', sameAsReference: true } },
-  { name: 'render', server: 'plugin-nocache', headers: {}, expect: { encoding: null, cache: 'BYPASS', sameAsReference: true } },
-  // renderToString and the plugin's streaming render are expected to produce the same bytes; if React ever makes them
-  // differ, the run goes on and the results say so.
-  { name: 'naive', server: 'naive', headers: {}, expect: { encoding: null, sameAsReference: false } },
-  { name: 'compress-on-the-fly', server: 'bare-compress', headers: { 'accept-encoding': 'br' }, expect: { encoding: 'br', sameAsReference: true } }
-]
-
-const targets = [
-  { scenario: 'cached', target: 0.9, label: 'cached ≥ 0.90 × baseline' },
-  { scenario: 'cached-br', target: 0.85, label: 'cached-br ≥ 0.85 × baseline' }
-]
 
 function log (line = '') {
   process.stderr.write(line + '\n')
 }
 
+function listSetting (name, known) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return null
+  const names = raw.split(',').map((entry) => entry.trim())
+  for (const entry of names) if (!known.includes(entry)) throw new Error(`${name}: unknown "${entry}"; expected some of ${known.join(', ')}`)
+  return names
+}
+
+/** The scenarios asked for, plus those they are compared with, in the plan's order. */
 function selectScenarios () {
-  const wanted = process.env.BENCH_SCENARIOS
-  if (wanted === undefined || wanted === '') return { chosen: scenarios, changed: [] }
-  const names = new Set(wanted.split(',').map((name) => name.trim()))
-  for (const name of names) {
-    if (!scenarios.some((scenario) => scenario.name === name)) throw new Error(`BENCH_SCENARIOS: unknown scenario "${name}"`)
-  }
-  names.add('baseline')
-  return { chosen: scenarios.filter((scenario) => names.has(scenario.name)), changed: [`BENCH_SCENARIOS=${wanted}`] }
+  const wanted = listSetting('BENCH_SCENARIOS', scenarios.map((scenario) => scenario.name))
+  if (wanted === null) return { chosen: scenarios, changed: [] }
+  const names = new Set(wanted)
+  for (const comparison of comparisons) if (wanted.includes(comparison.own)) names.add(comparison.other)
+  return { chosen: scenarios.filter((scenario) => names.has(scenario.name)), changed: [`BENCH_SCENARIOS=${process.env.BENCH_SCENARIOS}`] }
+}
+
+function selectPages () {
+  const wanted = listSetting('BENCH_PAGES', pageNames)
+  return wanted === null ? { pagesChosen: pageNames, changed: [] } : { pagesChosen: pageNames.filter((name) => wanted.includes(name)), changed: [`BENCH_PAGES=${process.env.BENCH_PAGES}`] }
 }
 
 /** One measured run: a fresh server, the response check, warm-up, measurement, the server's counters, stop. */
-async function runScenario (context, scenario, { profilePath } = {}) {
+async function runCase (context, { scenario, page }, { profileDir } = {}) {
   const { plan, generator, settings, build } = context
-  const server = await startServer(plan, scenario.server, { reactDist: build.reactDist, naiveBundle: build.naiveBundle, referencePath: build.referencePath })
+  const config = { ...build.serverConfig, ssr: scenario.ssr, probeLoader: scenario.probeLoader === true, dataWaitMs: 1 }
+  const execArgv = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+  const server = await startServer(plan, scenario.server, config, { pinned: scenario.pinned !== false, execArgv })
+  if (server.unavailable !== undefined) return { unavailable: server.unavailable }
   try {
-    const url = server.url(pageUrl)
-    const check = await checkResponse(url, scenario.headers, scenario.expect, build.reference, { warm: scenario.warm === true })
-    const load = { url, connections: settings.connections, headers: scenario.headers }
+    const headers = scenario.headers ?? {}
+    const url = server.url(scenario.path ?? pages[page].path)
+    const check = await checkResponse(url, headers, scenario.expect ?? {}, build.references[page], { warm: scenario.warm === true })
+    const load = { url, connections: scenario.connections ?? settings.connections, headers }
     if (settings.warmup > 0) await runLoad(generator, plan, { ...load, seconds: settings.warmup })
     const before = await server.ask('metrics')
-    if (profilePath !== undefined) await server.ask('profile-start')
+    const cpusBefore = perCpuTimes()
     const result = await runLoad(generator, plan, { ...load, seconds: settings.duration })
-    if (profilePath !== undefined) await server.ask('profile-stop', { path: profilePath })
+    const cpusAfter = perCpuTimes()
     const after = await server.ask('metrics')
-    const renders = before.renders === null ? null : after.renders - before.renders
-    return { ...result, check, threads: server.info.threads, renders, serverCpuUsPerRequest: (after.cpuUs - before.cpuUs) / result.requests }
+    const perRequest = (field) => after[field] === null || before[field] === null ? null : (after[field] - before[field]) / result.requests
+    return {
+      ...result,
+      errorCount: errorCount(result),
+      check,
+      threads: server.info.threads,
+      renders: before.renders === null ? null : after.renders - before.renders,
+      dataCalls: after.dataCalls - before.dataCalls,
+      cpuUsPerRequest: perRequest('cpuUs'),
+      mainUsPerRequest: perRequest('mainUs'),
+      workersUsPerRequest: server.info.threads === 0 ? 0 : perRequest('workersUs'),
+      loadCpuBusy: plan.pinned ? busyBetween(cpusBefore, cpusAfter, plan.load) : null,
+      serverCpuBusy: plan.pinned ? busyBetween(cpusBefore, cpusAfter, plan.server) : null,
+      affinity: scenario.ssr?.pinThreads === true ? await server.ask('affinity') : undefined
+    }
   } finally {
     await server.stop()
   }
@@ -102,159 +125,49 @@ function rotate (list, by) {
   return [...list.slice(shift), ...list.slice(0, shift)]
 }
 
-function summarize (chosen, runs) {
-  const byRound = new Map()
-  for (const run of runs) {
-    if (!byRound.has(run.round)) byRound.set(run.round, {})
-    byRound.get(run.round)[run.scenario] = run
-  }
-  const perRound = (name, reference, ratio) => median([...byRound.values()]
-    .filter((round) => round[name] !== undefined && round[reference] !== undefined)
-    .map((round) => ratio(round[name], round[reference])))
-  const ratioTo = (name, reference) => perRound(name, reference, (own, other) => own.requestsPerSecond / other.requestsPerSecond)
-  // The same ratio from CPU cost: how many of this scenario's responses the CPU of one baseline response would pay for.
-  const cpuRatioTo = (name, reference) => perRound(name, reference, (own, other) => other.serverCpuUsPerRequest / own.serverCpuUsPerRequest)
-  return chosen.map(({ name }) => {
-    const own = runs.filter((run) => run.scenario === name)
-    const rps = own.map((run) => run.requestsPerSecond)
-    return {
-      scenario: name,
-      requestsPerSecond: round(median(rps), 0),
-      p50Ms: round(median(own.map((run) => run.latencyMs.p50)), 3),
-      p99Ms: round(median(own.map((run) => run.latencyMs.p99)), 3),
-      bytesPerResponse: round(median(own.map((run) => run.bytesPerResponse)), 0),
-      serverCpuUsPerRequest: round(median(own.map((run) => run.serverCpuUsPerRequest)), 2),
-      ratioToBaseline: round(ratioTo(name, 'baseline'), 3),
-      ratioToNaive: round(ratioTo(name, 'naive'), 3),
-      cpuRatioToBaseline: round(cpuRatioTo(name, 'baseline'), 3),
-      spread: round(spread(rps), 3),
-      perRound: rps.map((value) => round(value, 0)),
-      errors: own.reduce((sum, run) => sum + errorCount(run), 0),
-      threads: own[0].threads,
-      rendersPerRequest: own[0].renders === null ? null : round(median(own.map((run) => run.renders / run.requests)), 4),
-      check: own[0].check
-    }
-  })
-}
-
-function chooseProfiles (setting, judged, chosen) {
+/** Profiles to take: the own scenarios of the targets missed by most (relative gap), or those named. */
+function chooseProfiles (judged, groups) {
+  const setting = process.env.BENCH_PROFILE ?? 'auto'
+  const ids = groups.flat().map((entry) => entry.id)
   if (setting === 'off' || setting === '0') return []
-  if (setting === 'auto') return judged.filter((target) => !target.met && target.actual !== null).map((target) => target.scenario)
-  const names = setting.split(',').map((name) => name.trim())
-  for (const name of names) if (!chosen.some((scenario) => scenario.name === name)) throw new Error(`BENCH_PROFILE: "${name}" is not among the scenarios run`)
-  return names
+  if (setting !== 'auto') {
+    const names = setting.split(',').map((name) => name.trim())
+    for (const name of names) if (!ids.includes(name)) throw new Error(`BENCH_PROFILE: "${name}" is not among the runs (${ids.join(', ')})`)
+    return names
+  }
+  const max = Number(process.env.BENCH_PROFILE_MAX ?? 3)
+  const gap = (target) => target.atMost ? target.actual / target.target : target.target / target.actual
+  const missed = judged.filter((target) => !target.met && target.actual !== null).sort((a, b) => gap(b) - gap(a))
+  return [...new Set(missed.map((target) => `${target.own} · ${target.page}`))].slice(0, max)
 }
 
-/** One extra run of `scenario` with the server's main thread profiled over the measured seconds, summarized. */
-async function profileScenario (context, scenario) {
-  const dir = join(root, 'bench', 'profiles')
+async function profileCase (context, entry) {
+  const dir = join(root, 'bench', 'profiles', `${context.startedAt.replace(/[:.]/g, '-')}-${entry.scenario.name}-${entry.page}`)
   await mkdir(dir, { recursive: true })
-  const path = join(dir, `${context.startedAt.replace(/[:.]/g, '-')}-${scenario.name}.cpuprofile`)
-  const run = await runScenario(context, scenario, { profilePath: path })
-  const summary = await summarizeProfile(path, root)
-  return { scenario: scenario.name, file: relative(root, path), requestsPerSecondWhileProfiled: round(run.requestsPerSecond, 0), ...summary }
-}
-
-function tableRows (summary) {
-  return summary.map((row) => [
-    row.scenario,
-    formatInt(row.requestsPerSecond),
-    formatMs(row.p50Ms),
-    formatMs(row.p99Ms),
-    formatInt(row.bytesPerResponse),
-    row.serverCpuUsPerRequest.toFixed(1),
-    formatRatio(row.ratioToBaseline),
-    formatRatio(row.ratioToNaive),
-    `±${formatPercent(row.spread / 2)}`
-  ])
-}
-
-const tableHeader = ['scenario', 'req/s', 'p50', 'p99', 'bytes/response', 'server CPU µs/request', '× baseline', '× naive', 'spread']
-
-function profileMarkdown (profile) {
-  const packages = profile.packages.slice(0, 8).map((entry) => `${entry.name} ${formatPercent(entry.share)}`).join(', ')
-  const plugin = profile.packages.find((entry) => entry.name === 'fastify-ssr-engine (dist/)')
-  const functions = profile.functions.map((entry) => [`\`${entry.name}\``, entry.package, formatPercent(entry.share, 1)])
-  return [
-    `**${profile.scenario}**, one extra run with the server's main thread profiled over the measured seconds ` +
-      `(${formatInt(profile.requestsPerSecondWhileProfiled)} req/s while profiled; \`${profile.file}\` opens in Chrome ` +
-      `DevTools). ${formatInt(profile.sampledMs)} ms sampled: ` +
-      `idle ${formatPercent(profile.idle)}, garbage collection ${formatPercent(profile.garbageCollector)}, ` +
-      `V8 "(program)" ${formatPercent(profile.program)}. Self time by package: ${packages}.` +
-      (plugin === undefined ? '' : ` Inclusive time under the plugin's functions (what they call included, the response writes they start among it): ${formatPercent(plugin.inclusive)}.`),
-    '',
-    markdownTable(['function (self time)', 'package', 'share'], functions, 2),
-    ''
-  ].join('\n')
-}
-
-function sectionMarkdown (data) {
-  const { machine, generator, plan, settings, summary, targets: judged, profiles, busyBefore, busyAfter, date, pageBytes } = data
-  const render = summary.find((row) => row.scenario === 'render')
-  const cachedRows = summary.filter((row) => row.scenario.startsWith('cached'))
-  const br = summary.find((row) => row.scenario === 'cached-br')
-  const naive = summary.find((row) => row.scenario === 'naive')
-  const checks = [
-    'Before each measured run one request checked the response: status 200, the scenario\'s Content-Encoding and ' +
-      '`x-ssr-cache`, and the decoded body byte for byte against the page the plugin rendered.',
-    ...cachedRows.map((row) => `${row.scenario}: ${row.rendersPerRequest === 0 ? 'no render' : `${row.rendersPerRequest} renders per request`} during the measured seconds${row.rendersPerRequest === 0 ? ' (every request a cache hit)' : ''}.`),
-    ...(render === undefined ? [] : [`render: ${render.rendersPerRequest} renders per request, on ${render.threads} worker thread(s) (the plugin's default: the CPUs its pinned process may use).`]),
-    ...(naive === undefined ? [] : [`naive: renderToString's page is ${naive.check.sameAsReference ? 'byte for byte the same as' : `**not** the same as (${naive.check.pageBytes} bytes)`} the plugin's.`]),
-    summary.some((row) => row.errors > 0)
-      ? `**Errors** during measurement: ${summary.filter((row) => row.errors > 0).map((row) => `${row.scenario} ${row.errors}`).join(', ')}.`
-      : 'No socket errors, timeouts or non-2xx responses during measurement.'
-  ]
-  return [
-    '## HTTP throughput',
-    '',
-    `Written by \`npm run bench\` on ${date}.`,
-    '',
-    `- Machine: ${machineLine(machine)}.`,
-    `- Load: ${generator.name} ${generator.version}, ${settings.connections} connections, ${plan.loadThreads} thread(s); ${generator.why}.`,
-    `- CPUs: ${describePlan(plan)}.`,
-    `- Each run: a fresh server process, ${settings.warmup} s warm-up, ${settings.duration} s measured; ${settings.reps} rounds, the scenario order rotated each round; medians.`,
-    `- Page: \`GET ${pageUrl}\`, the React example's product page, ${formatInt(pageBytes)} bytes of HTML` +
-      `${br === undefined ? '' : ` (${formatInt(br.check.bodyBytes)} bytes as the plugin's brotli body)`}.`,
-    `- Other processes used ${formatPercent(busyBefore)} of the CPUs in the second before the run and ${formatPercent(busyAfter)} in the second after.`,
-    '',
-    markdownTable(tableHeader, tableRows(summary)),
-    '',
-    'req/s, p50 and p99 are medians over the rounds; bytes/response includes headers. The ratios are medians of',
-    'per-round ratios (each run against the baseline or naive run of its own round), so they may differ a little from',
-    'the ratio of the medians. Spread: half the range of req/s over the rounds, as a share of the median. Server CPU',
-    'µs/request: CPU time of the server process (all its threads) during the measured seconds, per response; it',
-    'hardly changes when other processes share the machine, and when the server has one CPU to itself, 1,000,000 ÷ it',
-    'is about the req/s it can reach. A large gap between the two means something else took that CPU.',
-    '',
-    '### Targets',
-    '',
-    ...judged.map((target) => `- ${target.text}`),
-    '',
-    '### Checks',
-    '',
-    ...checks.map((line) => `- ${line}`),
-    '',
-    ...(profiles.length === 0
-      ? []
-      : ['### What limits it', '', 'Profiles of the server for the scenarios that missed a target (or were named in BENCH_PROFILE):', '', ...profiles.map(profileMarkdown)])
-  ].join('\n')
+  const run = await runCase(context, entry, { profileDir: dir })
+  const labels = [[context.build.naiveBundle, 'naive bundle (React)'], [context.build.dir, 'React server bundle']]
+  const threads = await summarizeProfileDir(dir, root, { top: 8, labels })
+  return { id: entry.id, dir: relative(root, dir), requestsPerSecondWhileProfiled: round(run.requestsPerSecond, 0), threads }
 }
 
 async function main () {
   const { settings, changed } = readSettings({
-    warmup: { env: 'BENCH_WARMUP', value: 3 },
-    duration: { env: 'BENCH_DURATION', value: 8 },
+    warmup: { env: 'BENCH_WARMUP', value: 2 },
+    duration: { env: 'BENCH_DURATION', value: 5 },
     reps: { env: 'BENCH_REPS', value: 3 },
     connections: { env: 'BENCH_CONNECTIONS', value: 100 }
   })
   if (settings.reps < 1 || settings.duration <= 0 || settings.connections < 1) throw new Error('BENCH_REPS, BENCH_DURATION and BENCH_CONNECTIONS must be positive')
   const { chosen, changed: scenarioChange } = selectScenarios()
+  const { pagesChosen, changed: pageChange } = selectPages()
+  const groups = casesFor(chosen, pagesChosen)
+  const count = groups.flat().length
   const startedAt = new Date().toISOString()
   const machine = describeMachine()
   const plan = cpuPlan()
   const generator = await chooseLoadGenerator()
-  const estimate = Math.round(chosen.length * settings.reps * (settings.warmup + settings.duration + 1.5))
-  log(`npm run bench: ${chosen.length} scenarios × ${settings.reps} rounds, ${settings.warmup} s warm-up + ${settings.duration} s measured each, about ${estimate} s`)
+  const estimate = Math.round(count * settings.reps * (settings.warmup + settings.duration + 1.5) / 60)
+  log(`npm run bench:http: ${count} runs × ${settings.reps} rounds, ${settings.warmup} s warm-up + ${settings.duration} s measured each, about ${estimate} min`)
   log(`machine: ${machineLine(machine)}`)
   log(`cpus: ${describePlan(plan)}`)
   log(`load: ${generator.name} ${generator.version}, ${settings.connections} connections (${generator.why})`)
@@ -265,57 +178,66 @@ async function main () {
   const context = { plan, generator, settings, build, startedAt }
   try {
     const runs = []
+    const unavailable = new Map()
     for (let index = 0; index < settings.reps; index++) {
-      for (const scenario of rotate(chosen, index)) {
-        const run = await runScenario(context, scenario)
-        runs.push({ round: index, scenario: scenario.name, ...run })
-        log(`round ${index + 1}/${settings.reps}  ${scenario.name.padEnd(20)} ${formatInt(run.requestsPerSecond).padStart(8)} req/s  ` +
-          `p50 ${formatMs(run.latencyMs.p50)}  p99 ${formatMs(run.latencyMs.p99)}${errorCount(run) > 0 ? `  ${errorCount(run)} errors` : ''}`)
+      for (const group of rotate(groups, index)) {
+        for (const entry of rotate(group, index)) {
+          // A feature the plugin lacks stays lacking: asked once, reported, not asked again every round.
+          if (unavailable.has(entry.id)) continue
+          const run = await runCase(context, entry)
+          runs.push({ round: index, id: entry.id, scenario: entry.scenario.name, page: entry.page, ...run })
+          if (run.unavailable !== undefined) {
+            unavailable.set(entry.id, run.unavailable)
+            log(`round ${index + 1}/${settings.reps}  ${entry.id.padEnd(30)} not available: ${run.unavailable}`)
+            continue
+          }
+          log(`round ${index + 1}/${settings.reps}  ${entry.id.padEnd(30)} ${formatInt(run.requestsPerSecond).padStart(8)} req/s  ` +
+            `${(run.cpuUsPerRequest ?? NaN).toFixed(1).padStart(8)} µs CPU/request  p50 ${formatMs(run.latencyMs.p50)}` +
+            `${run.errorCount > 0 ? `  ${run.errorCount} errors` : ''}`)
+        }
       }
     }
-    const summary = summarize(chosen, runs)
-    const judged = targets
-      .filter((target) => summary.some((row) => row.scenario === target.scenario))
-      .map((target) => {
-        const row = summary.find((entry) => entry.scenario === target.scenario)
-        const judged = judgeTarget({ label: target.label, actual: row.ratioToBaseline, target: target.target })
-        // Measured by CPU per response as well: close to the req/s ratio on a quiet machine, steadier on a busy one.
-        return { scenario: target.scenario, ...judged, byCpu: row.cpuRatioToBaseline, text: `${judged.text}; by server CPU per response: ${formatRatio(row.cpuRatioToBaseline)}` }
-      })
+    const rows = summarizeCases(groups, runs)
+    const compared = summarizeComparisons(comparisons, rows, runs)
+    const ran = (name, page) => rows.some((row) => row.scenario === name && row.page === page)
+    const targets = judgeTargets(targetsFor(pagesChosen).filter((target) => ran(target.own, target.page) && ran(target.other, target.page)), compared)
+    const pinning = pinningVerdict(compared, rows)
 
     const profiles = []
-    for (const name of chooseProfiles(process.env.BENCH_PROFILE ?? 'auto', judged, chosen)) {
-      log(`profiling ${name} (one extra run, not in the table)`)
-      profiles.push(await profileScenario(context, chosen.find((scenario) => scenario.name === name)))
+    for (const id of chooseProfiles(targets, groups)) {
+      log(`profiling ${id} (one extra run, not in the tables)`)
+      profiles.push(await profileCase(context, groups.flat().find((entry) => entry.id === id)))
     }
     const busyAfter = await sampleCpuBusy()
-    const errors = summary.filter((row) => row.errors > 0).map((row) => `${row.scenario} had ${row.errors} errors`)
-    for (const row of summary) {
-      if (row.scenario.startsWith('cached') && row.rendersPerRequest !== 0) errors.push(`${row.scenario} rendered during measurement (${row.rendersPerRequest} renders per request)`)
+    const problems = rows.filter((row) => row.errors > 0).map((row) => `${row.id} had ${row.errors} errors`)
+    for (const row of rows) {
+      const hits = row.scenario.startsWith('cached') || row.scenario.startsWith('data-')
+      if (hits && row.unavailable === undefined && row.rendersPerRequest !== 0) problems.push(`${row.id} rendered during measurement (${row.rendersPerRequest} renders per request)`)
+      if (row.scenario === 'data-loader' && row.unavailable === undefined && row.dataCallsPerRequest !== 0) problems.push(`${row.id} called its loader on hits`)
     }
-    const flags = flagsFor({ changed: [...changed, ...scenarioChange], busyBefore, busyAfter, busyThreshold, extra: errors })
+    const flags = flagsFor({ changed: [...changed, ...scenarioChange, ...pageChange], busyBefore, busyAfter, busyThreshold, extra: problems })
     const date = startedAt.slice(0, 10)
     const data = {
       date,
       startedAt,
       flags,
       machine,
-      plan: { pinned: plan.pinned, server: plan.server, load: plan.load, why: plan.why },
+      plan: { pinned: plan.pinned, server: plan.server, load: plan.load, why: plan.why, loadThreads: plan.loadThreads },
       generator: { name: generator.name, version: generator.version, why: generator.why },
       settings,
-      page: { url: pageUrl, bytes: build.reference.length },
+      pages: Object.fromEntries(pagesChosen.map((name) => [name, { path: pages[name].path, bytes: build.references[name].identity.length, brBytes: build.references[name].br?.length ?? null }])),
       busyBefore: round(busyBefore, 3),
       busyAfter: round(busyAfter, 3),
-      summary,
-      targets: judged,
+      rows,
+      comparisons: compared,
+      targets,
+      pinning,
       profiles,
       runs
     }
     const jsonPath = await writeResultsJson('http', data)
-    const mdPath = await writeResultsSection('http', { date, flags }, sectionMarkdown({ ...data, plan, pageBytes: build.reference.length }))
-
-    console.log('\n' + textTable(tableHeader, tableRows(summary)) + '\n')
-    for (const target of judged) console.log(target.text.replace(/\*\*/g, ''))
+    const mdPath = await writeResultsSection('http', { date, flags }, sectionMarkdown({ ...data, references: build.references, pagesChosen }))
+    console.log('\n' + consoleReport({ rows, comparisons: compared, targets, pinning, pagesChosen }) + '\n')
     reportWritten(flags, [jsonPath, mdPath])
   } finally {
     await build.cleanup()

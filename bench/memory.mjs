@@ -1,10 +1,10 @@
-// npm run bench:memory (also the last step of npm run bench:pool): resident memory of a server with the plugin.
+// npm run bench:memory (also the last part of npm run bench): resident memory of a server with the plugin.
 //
 // What runs: servers from bench/server.mjs, each in a fresh process of its own (started with --expose-gc, pinned
-// like the HTTP benchmark's servers), serving the React example's product page:
+// like the HTTP benchmark's servers), serving the listing page (bench/lib/pages.mjs, ~20 KB):
 //   bare       the HTTP benchmark's baseline: Fastify sending the page as a Buffer, no plugin. The baseline.
 //   plugin-1   the React example's server (the plugin, its cache on) with 1 worker thread
-//   plugin-<n> the same with n worker threads, n = the CPUs of this machine (the plugin's default when unpinned)
+//   plugin-2   the same with 2 worker threads
 // Where the load comes from: autocannon in a process of its own, pinned away from the server, 100 connections, until
 // REQUESTS responses (100,000), every one a cache hit. autocannon because it stops after an exact number of requests
 // (wrk only runs for a duration); how fast it can go does not matter here.
@@ -14,16 +14,15 @@
 // what the load left behind. RSS counts the whole process, worker threads included; the heap figures are the main
 // thread's.
 //
-// Settings (environment): BENCH_MEMORY_REQUESTS=100000, BENCH_CONNECTIONS=100, BENCH_LOADGEN=wrk|autocannon,
-// BENCH_NOTE="text for the top of RESULTS.md". Non-default settings or a busy machine mark the section as not a result.
+// Settings (environment): BENCH_MEMORY_REQUESTS=100000, BENCH_CONNECTIONS=100, BENCH_NOTE="text for the top of
+// RESULTS.md". Non-default settings or a busy machine mark the section as not a result.
 // Writes: bench/results.json (key "memory") and the memory section of bench/RESULTS.md.
 
-import os from 'node:os'
 import { prepareBuild } from './lib/build.mjs'
 import { checkResponse } from './lib/check.mjs'
 import { chooseFixedCountGenerator, errorCount, runLoad } from './lib/loadgen.mjs'
 import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sampleCpuBusy } from './lib/machine.mjs'
-import { pageUrl } from './lib/page.mjs'
+import { pages } from './lib/pages.mjs'
 import { startServer } from './lib/processes.mjs'
 import { flagsFor, readSettings, writeResultsJson, writeResultsSection, reportWritten, runMain } from './lib/report.mjs'
 import { formatInt, formatMiB, markdownTable, textTable } from './lib/stats.mjs'
@@ -36,14 +35,17 @@ function pick (usage) {
   return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, peakRss: usage.peakRss }
 }
 
+const page = pages.listing
+
 async function measureServer (context, { name, kind, threads }) {
   const { plan, generator, settings, build } = context
-  const server = await startServer(plan, kind, { reactDist: build.reactDist, referencePath: build.referencePath, threads }, ['--expose-gc'])
+  const config = { ...build.serverConfig, ssr: threads === undefined ? {} : { threads } }
+  const server = await startServer(plan, kind, config, { execArgv: ['--expose-gc'] })
   try {
-    const url = server.url(pageUrl)
-    await server.ask('warm')
+    const url = server.url(page.path)
+    await server.ask('warm', { page: page.name })
     // The page is then in the cache: the check's first request renders and stores it, the second is a hit.
-    await checkResponse(url, {}, kind === 'bare' ? { encoding: null, sameAsReference: true } : { encoding: null, cache: 'HIT-HOT', sameAsReference: true }, build.reference, { warm: kind !== 'bare' })
+    await checkResponse(url, {}, kind === 'bare' ? {} : { cache: 'HIT-HOT' }, build.references[page.name], { warm: kind !== 'bare' })
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const afterStart = pick(await server.ask('memory'))
     const afterStartGc = pick(await server.ask('memory', { gc: true, resetPeak: true }))
@@ -107,6 +109,14 @@ function derived (rows) {
   return { lines, perWorker: plugins.length > 1 ? (plugins.at(-1).afterStart.rss - plugins[0].afterStart.rss) / (plugins.at(-1).threads - plugins[0].threads) : null }
 }
 
+/** The figures issue 13 asks for, in one sentence: RSS with 1 and 2 workers, after start and after the hits. */
+function headline (rows, requests) {
+  const describe = (row) => `${formatMiB(row.afterStart.rss)} after start, ${formatMiB(row.afterLoad.rss)} after ${formatInt(requests)} hits`
+  const parts = rows.filter((row) => row.kind !== 'bare').map((row) => `with ${row.threads} worker${row.threads === 1 ? '' : 's'} ${describe(row)}`)
+  const bare = rows.find((row) => row.kind === 'bare')
+  return `**RSS ${parts.join('; ')}**${bare === undefined ? '' : ` (bare Fastify: ${formatMiB(bare.afterStart.rss)} after start, ${formatMiB(bare.afterLoad.rss)} after the same number of requests)`}.`
+}
+
 function signedMiB (bytes) {
   return `${bytes < 0 ? '−' : '+'}${formatMiB(Math.abs(bytes))}`
 }
@@ -116,13 +126,11 @@ async function main () {
     requests: { env: 'BENCH_MEMORY_REQUESTS', value: 100_000 },
     connections: { env: 'BENCH_CONNECTIONS', value: 100 }
   })
-  const cpus = os.availableParallelism()
   const startedAt = new Date().toISOString()
   const machine = describeMachine()
   const plan = cpuPlan()
   const generator = await chooseFixedCountGenerator()
-  const servers = [{ name: 'bare', kind: 'bare' }, { name: 'plugin-1', kind: 'plugin', threads: 1 }]
-  if (cpus > 1) servers.push({ name: `plugin-${cpus}`, kind: 'plugin', threads: cpus })
+  const servers = [{ name: 'bare', kind: 'bare' }, { name: 'plugin-1', kind: 'plugin', threads: 1 }, { name: 'plugin-2', kind: 'plugin', threads: 2 }]
   log(`npm run bench:memory: ${servers.map((server) => server.name).join(', ')}, ${formatInt(settings.requests)} cached requests each`)
   log(`machine: ${machineLine(machine)}`)
   const busyBefore = await sampleCpuBusy()
@@ -145,15 +153,17 @@ async function main () {
     const body = [
       '## Memory',
       '',
-      `Written by \`npm run bench:pool\` / \`npm run bench:memory\` on ${date}.`,
+      `Written by \`npm run bench:memory\` on ${date}.`,
       '',
       `- Machine: ${machineLine(machine)}.`,
       `- Each server in a fresh process; ${describePlan(plan)}. Load: ${generator.name} ${generator.version} (${generator.why}), ` +
-        `${settings.connections} connections, until ${formatInt(settings.requests)} responses for \`${pageUrl}\`.`,
+        `${settings.connections} connections, until ${formatInt(settings.requests)} responses for \`${page.path}\` (${page.about}).`,
       '- "After start": ready, each worker has loaded the React bundle and rendered, the page is cached, one second of rest.',
       '  "+ GC": then a full garbage collection of the main thread. "After load": after the requests. "Peak during load":',
       '  the highest RSS from the end of start-up to the end of the load (Linux VmHWM, reset in between). RSS is the',
       "  whole process, worker threads included; the heap is the main thread's.",
+      '',
+      headline(rows, settings.requests),
       '',
       markdownTable(tableHeader, tableRows(rows)),
       '',
@@ -162,6 +172,7 @@ async function main () {
     ].join('\n')
     const mdPath = await writeResultsSection('memory', { date, flags }, body)
     console.log('\n' + textTable(tableHeader, tableRows(rows)) + '\n')
+    console.log(headline(rows, settings.requests).replace(/\*\*/g, ''))
     for (const line of lines) console.log(line)
     reportWritten(flags, [jsonPath, mdPath])
   } finally {

@@ -1,21 +1,32 @@
 // One benchmark server, in its own process: `node bench/server.mjs <kind> '<config json>'`, started by
 // bench/lib/processes.mjs, never by hand. It listens on 127.0.0.1, port 0, reports the port over IPC, answers the
-// parent's questions (counters, memory) and closes when told. Every kind serves the same page at the same route,
-// GET /products/:id, with Fastify's logger off (logging a line per request would be measured instead of serving):
+// parent's questions (CPU per thread, counters, memory) and closes when told. Every kind serves the three pages of
+// bench/lib/pages.mjs at the same routes (GET /products/:id, GET /, GET /large), with Fastify's logger off (logging a
+// line per request would be measured instead of serving):
 //
 //   bare           a bare Fastify route sending the page as a prebuilt Buffer: the framework's ceiling (baseline)
-//   bare-compress  the same with @fastify/compress registered, compressing every response (compress-on-the-fly)
-//   plugin         the React example's own server (examples/react/server.js) with its default plugin options
-//   plugin-nocache the same with `cache: false`: every request renders in the worker pool
-//   naive          renderToString in the route handler on every request, React in the main thread (bench/naive-app.jsx)
+//   bare-br        the same sending the page's prebuilt brotli body, the bytes a br cache hit sends (baseline-br)
+//   bare-compress  the bare route with @fastify/compress registered, compressing every response (compress-on-the-fly)
+//   plugin         the React example's own server (examples/react/server.js; its routes pass loaders) plus the bench
+//                  routes below (GET /large: a loader too, under a key of its own), with the plugin options of
+//                  `config.ssr` (threads, cache: false, pinThreads)
+//   naive          renderToString in the route handler on every request, in the main thread (bench/naive-app.jsx)
+//
+// The plugin kind also serves the listing behind data that costs something, as a route reading a database would:
+//   GET /slow         eager data: waits `dataWaitMs` (1 ms), then `reply.ssr('/', data)`; every request waits
+//   GET /slow-loader  a loader: `reply.ssr('/', (request) => wait, then data)`; the wait happens only on a render
+// With `config.probeLoader`, the server first checks that the installed plugin accepts a function as data; if it does
+// not, it reports the loader as unavailable instead of serving. Likewise a plugin that rejects `pinThreads` with
+// FST_SSR_INVALID_OPTION is reported unavailable.
 
 import { readFileSync, writeFileSync } from 'node:fs'
-import { Session } from 'node:inspector'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
-import { pageData, pageUrl, productData } from './lib/page.mjs'
+import { pages, productData } from './lib/pages.mjs'
+import { startLibuvPool, threadAffinity, ticksToUs, watchNewThreads } from './lib/threads.mjs'
 
 const require = createRequire(import.meta.url)
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -24,11 +35,36 @@ const htmlType = 'text/html; charset=utf-8'
 const [kind, configJson] = process.argv.slice(2)
 const config = JSON.parse(configJson ?? '{}')
 
+/** Each page's route sending a prebuilt body, as the bare kinds do. */
+function bareRoutes (app, form) {
+  for (const page of Object.values(pages)) {
+    const reference = config.references[page.name]
+    if (form === 'br' && reference.br === null) throw new Error(`the ${page.name} page has no brotli body (below the compression threshold)`)
+    const body = readFileSync(form === 'br' ? reference.br : reference.identity)
+    if (form === 'br') app.get(page.route, (request, reply) => reply.type(htmlType).header('content-encoding', 'br').header('vary', 'accept-encoding').send(body))
+    else app.get(page.route, (request, reply) => reply.type(htmlType).send(body))
+  }
+}
+
+// How often route data was built (eager) or loaded (loader): a loader page served from the cache builds none.
+let dataCalls = 0
+
+async function slowListingData () {
+  dataCalls++
+  await sleep(config.dataWaitMs ?? 1)
+  return pages.listing.data()
+}
+
 const servers = {
   async bare () {
     const app = Fastify({ logger: false })
-    const page = readFileSync(config.referencePath)
-    app.get('/products/:id', (request, reply) => reply.type(htmlType).send(page))
+    bareRoutes(app, 'identity')
+    return app
+  },
+
+  async 'bare-br' () {
+    const app = Fastify({ logger: false })
+    bareRoutes(app, 'br')
     return app
   },
 
@@ -36,34 +72,43 @@ const servers = {
     const app = Fastify({ logger: false })
     // Registered as its README says (awaited, before the routes), with its defaults: brotli quality 4, gzip, deflate.
     await app.register(require('@fastify/compress'))
-    const page = readFileSync(config.referencePath)
-    app.get('/products/:id', (request, reply) => reply.type(htmlType).send(page))
+    bareRoutes(app, 'identity')
     return app
   },
 
   async plugin () {
-    return await exampleApp({})
-  },
-
-  async 'plugin-nocache' () {
-    return await exampleApp({ cache: false })
+    // The React example's server as examples/react/server.js builds it, on this run's fresh build.
+    const { build } = require(join(root, 'examples', 'react', 'server.js'))
+    const app = await build({ dist: config.reactDist, logger: false, ssr: config.ssr ?? {} })
+    // A loader like the example's own routes; its own key, since the page it renders is url '/' like the listing's.
+    const large = pages.large
+    app.get(large.route, (request, reply) => reply.ssr(large.renderUrl, () => large.data(), { key: 'bench:large' }))
+    app.get('/slow', async (request, reply) => reply.ssr('/', await slowListingData()))
+    app.get('/slow-loader', (request, reply) => reply.ssr('/', () => slowListingData()))
+    return app
   },
 
   async naive () {
     const { renderPage } = require(config.naiveBundle)
     const app = Fastify({ logger: false })
-    app.get('/products/:id', async (request, reply) => {
-      const { html, status } = await renderPage(request.url, productData(request.params.id))
-      return reply.code(status).type(htmlType).send(html)
-    })
+    const send = (reply, { html, status }) => reply.code(status).type(htmlType).send(html)
+    app.get(pages.product.route, async (request, reply) => send(reply, await renderPage(request.url, productData(request.params.id))))
+    app.get(pages.listing.route, async (request, reply) => send(reply, await renderPage(request.url, pages.listing.data())))
+    app.get(pages.large.route, async (request, reply) => send(reply, await renderPage(pages.large.renderUrl, pages.large.data())))
     return app
   }
 }
 
-/** The React example's server as examples/react/server.js builds it, on this run's fresh build. */
-async function exampleApp (ssr) {
-  const { build } = require(join(root, 'examples', 'react', 'server.js'))
-  return await build({ dist: config.reactDist, logger: false, ssr: config.threads === undefined ? ssr : { ...ssr, threads: config.threads } })
+/** null when the installed plugin renders with a function as data; otherwise why not. */
+async function loaderUnavailable (app) {
+  const before = dataCalls
+  try {
+    const page = await app.ssr.render('/', () => slowListingData(), { cache: false })
+    if (dataCalls === before) return `app.ssr.render('/', loader) answered ${page.status} without calling the loader`
+    return null
+  } catch (error) {
+    return `this build of the plugin does not accept a loader as data: app.ssr.render('/', loader) failed with ${error.code ?? error.name}: ${error.message}`
+  }
 }
 
 function peakRss () {
@@ -75,29 +120,29 @@ function peakRss () {
   }
 }
 
-let profiler = null
-
-function post (method, params = {}) {
-  return new Promise((resolve, reject) => profiler.post(method, params, (error, result) => (error ? reject(error) : resolve(result))))
-}
-
-async function onCommand (app, message) {
+async function onCommand (app, threads, message) {
   switch (message.command) {
     case 'metrics': {
-      // CPU time of the whole process (worker threads included), so the parent can compute CPU per request: unlike
-      // req/s, it hardly changes when other processes take turns on the server's CPU.
+      // CPU time of the whole process (every thread, ended ones included), so the parent can compute CPU per request:
+      // unlike req/s, it hardly changes when other processes take turns on the server's CPU. Main thread and render
+      // workers from /proc, in ticks.
       const { user, system } = process.cpuUsage()
-      if (app.ssr === undefined) return { cpuUs: user + system, renders: null, cache: null, threads: 0 }
-      const metrics = app.ssr.metrics()
-      return { cpuUs: user + system, renders: metrics.renders.total, cache: metrics.cache, threads: metrics.pool.threads }
+      const { main, workers } = threads.sample()
+      const metrics = app.ssr?.metrics()
+      return { cpuUs: user + system, mainUs: ticksToUs(main), workersUs: ticksToUs(workers), renders: metrics?.renders.total ?? null, dataCalls }
+    }
+    case 'affinity': {
+      // Which CPUs each thread may run on: with pinThreads, every render worker should have one of its own.
+      return { main: threadAffinity(process.pid), workers: threads.workerIds.map(threadAffinity) }
     }
     case 'warm': {
-      // One uncached render per worker and then some, so every worker has loaded the bundle and run it before
-      // memory is read ("after start" means ready to serve, not half-started).
+      // Renders per worker and then some, so every worker has loaded the bundle and run it before memory is read
+      // ("after start" means ready to serve, not half-started).
       if (app.ssr === undefined) return null
-      const threads = app.ssr.metrics().pool.threads
-      await Promise.all(Array.from({ length: threads * 4 }, () => app.ssr.render(pageUrl, pageData(), { cache: false })))
-      return { renders: threads * 4 }
+      const page = pages[message.page]
+      const count = app.ssr.metrics().pool.threads * 4
+      await Promise.all(Array.from({ length: count }, () => app.ssr.render(page.renderUrl, page.data(), { cache: false })))
+      return { renders: count }
     }
     case 'memory': {
       if (message.gc === true) {
@@ -113,35 +158,49 @@ async function onCommand (app, message) {
       }
       return usage
     }
-    case 'profile-start': {
-      // The main thread's CPU profile over the measured seconds only (not start-up, not warm-up), through the
-      // inspector; --cpu-prof would cover the whole life of the process.
-      profiler ??= new Session()
-      profiler.connect()
-      await post('Profiler.enable')
-      await post('Profiler.start')
-      return null
-    }
-    case 'profile-stop': {
-      const { profile } = await post('Profiler.stop')
-      profiler.disconnect()
-      writeFileSync(message.path, JSON.stringify(profile))
-      return { path: message.path }
-    }
     default:
       throw new Error(`unknown command ${message.command}`)
   }
 }
 
+/** A plugin that rejects an option it does not know yet is not a failure of the benchmark: the scenario is n/a. */
+function optionUnavailable (error) {
+  if (error?.code !== 'FST_SSR_INVALID_OPTION' || config.ssr?.pinThreads === undefined) return null
+  return /pinThreads/.test(error.message) ? `this build of the plugin rejects pinThreads: ${error.message}` : null
+}
+
 async function main () {
   const create = servers[kind]
   if (create === undefined) throw new Error(`unknown server kind "${kind}"; expected one of ${Object.keys(servers).join(', ')}`)
-  const app = await create()
+  await startLibuvPool()
+  const threads = watchNewThreads()
+  let app
+  try {
+    app = await create()
+    await app.ready()
+  } catch (error) {
+    const unavailable = optionUnavailable(error)
+    if (unavailable === null) throw error
+    process.send({ ready: true, kind, unavailable }, () => process.exit(0))
+    return
+  }
+  const poolThreads = app.ssr === undefined ? 0 : app.ssr.metrics().pool.threads
+  // The render workers are told apart from Node's own threads by appearing while the plugin started.
+  const found = threads.settle(poolThreads)
+  if (config.probeLoader === true) {
+    const unavailable = await loaderUnavailable(app)
+    if (unavailable !== null) {
+      await app.close()
+      process.send({ ready: true, kind, unavailable }, () => process.exit(0))
+      return
+    }
+  }
   await app.listen({ host: '127.0.0.1', port: 0 })
   let closing = null
   const close = () => {
-    // The process then ends by itself once the workers are gone: nothing is cut short.
-    closing ??= app.close().finally(() => { if (process.connected) process.disconnect() })
+    // Exits once the app has closed and its workers are gone (nothing is cut short; --cpu-prof writes its profiles):
+    // React's server renderer holds a MessageChannel that would keep the naive server alive.
+    closing ??= app.close().finally(() => process.exit(0))
     return closing
   }
   process.on('message', (message) => {
@@ -149,15 +208,14 @@ async function main () {
       close()
       return
     }
-    onCommand(app, message).then(
+    onCommand(app, threads, message).then(
       (result) => process.send({ id: message.id, result }),
       (error) => process.send({ id: message.id, error: error.message })
     )
   })
   // If the parent dies, do not linger.
   process.once('disconnect', close)
-  const threads = app.ssr === undefined ? 0 : app.ssr.metrics().pool.threads
-  process.send({ ready: true, kind, port: app.server.address().port, threads })
+  process.send({ ready: true, kind, port: app.server.address().port, threads: poolThreads, workerThreadsFound: found })
 }
 
 main().catch((error) => {

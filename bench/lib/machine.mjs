@@ -55,6 +55,38 @@ function cpuTimes () {
   return { total, idle: fields[3] + (fields[4] ?? 0) }
 }
 
+/** Busy and total jiffies of each CPU (/proc/stat's cpuN lines), by CPU number; null without /proc. */
+export function perCpuTimes () {
+  const text = readText('/proc/stat')
+  if (text === null) return null
+  const times = new Map()
+  for (const line of text.split('\n')) {
+    const match = line.match(/^cpu(\d+)\s+(.+)$/)
+    if (match === null) continue
+    const fields = match[2].trim().split(/\s+/).map(Number)
+    const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0)
+    times.set(Number(match[1]), { total, busy: total - fields[3] - (fields[4] ?? 0) })
+  }
+  return times
+}
+
+/**
+ * Share (0 to 1) of the time `cpus` were busy between two perCpuTimes() snapshots, whoever used them: during a load
+ * run, a load generator's CPU near 100% means the req/s may be its ceiling, not the server's.
+ */
+export function busyBetween (before, after, cpus) {
+  if (before === null || after === null || cpus === null || cpus.length === 0) return null
+  let busy = 0
+  let total = 0
+  for (const cpu of cpus) {
+    const [from, to] = [before.get(cpu), after.get(cpu)]
+    if (from === undefined || to === undefined) return null
+    busy += to.busy - from.busy
+    total += to.total - from.total
+  }
+  return total <= 0 ? null : busy / total
+}
+
 /**
  * Share of all CPUs (0 to 1) busy over `ms` while this benchmark runs nothing: what other processes are using. Taken
  * before and after a run, so a result measured on a busy machine says so. null where /proc/stat does not exist.

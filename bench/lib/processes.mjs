@@ -1,6 +1,7 @@
-// Starts a benchmark server (bench/server.mjs) in a process of its own, pinned to the server's CPUs, and talks to it
-// over the IPC channel: the server reports its port (it listens on 127.0.0.1, port 0) and answers requests for its
-// counters and memory. The channel passes through taskset, which execs node in place.
+// Starts a benchmark server (bench/server.mjs) in a process of its own, pinned to the server's CPUs (or not, for the
+// scenarios that let the server use every CPU), and talks to it over the IPC channel: the server reports its port (it
+// listens on 127.0.0.1, port 0) and answers requests for its counters and memory. The channel passes through taskset,
+// which execs node in place. A server whose plugin lacks a feature the scenario needs reports it as unavailable.
 
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -11,11 +12,13 @@ const serverScript = fileURLToPath(new URL('../server.mjs', import.meta.url))
 /**
  * @param {object} plan         cpuPlan()
  * @param {string} kind         a server kind of bench/server.mjs
- * @param {object} config       passed to the server as JSON (build paths, plugin threads …)
- * @param {string[]} execArgv   Node flags for the server (--expose-gc)
+ * @param {object} config       passed to the server as JSON (build paths, plugin options …)
+ * @param {object} [options]
+ * @param {string[]} [options.execArgv]  Node flags for the server (--expose-gc, --cpu-prof)
+ * @param {boolean} [options.pinned]     false: the server may use every CPU (default: the plan's server CPUs)
  */
-export async function startServer (plan, kind, config, execArgv = []) {
-  const { command, args } = pinnedCommand(plan, plan.server, process.execPath, [...execArgv, serverScript, kind, JSON.stringify(config)])
+export async function startServer (plan, kind, config, { execArgv = [], pinned = true } = {}) {
+  const { command, args } = pinnedCommand(plan, pinned ? plan.server : null, process.execPath, [...execArgv, serverScript, kind, JSON.stringify(config)])
   // Production mode, as a deployed server runs: React's and others' development checks are off.
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } })
   const pending = new Map()
@@ -36,6 +39,10 @@ export async function startServer (plan, kind, config, execArgv = []) {
       reject(new Error(`the ${kind} server exited with ${signal ?? code} before it was ready`))
     })
   })
+  if (ready.unavailable !== undefined) {
+    await exited
+    return { kind, info: ready, unavailable: ready.unavailable, stop: async () => {} }
+  }
   // A server that dies answers nothing: fail whatever waits for it rather than hang.
   exited.then(({ code, signal }) => {
     for (const waiter of pending.values()) waiter.reject(new Error(`the ${kind} server exited with ${signal ?? code}`))

@@ -1,8 +1,9 @@
-// Reads a V8 .cpuprofile (as the inspector's Profiler.stop returns it) and says where the time went: self time by package and the functions with
-// the most self time. Used to explain a missed target with evidence rather than a guess.
+// Reads V8 .cpuprofile files (as `node --cpu-prof` writes them, one per thread) and says where the time went: self time
+// by package and the functions with the most self time. Used to explain a missed target with evidence rather than a
+// guess.
 
-import { readFile } from 'node:fs/promises'
-import { relative, sep } from 'node:path'
+import { readdir, readFile } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
 
 const special = new Set(['(idle)', '(program)', '(garbage collector)', '(root)'])
 
@@ -87,4 +88,18 @@ export async function summarizeProfile (path, root, { top = 12, labels = [] } = 
     packages: [...byPackage].map(([name, us]) => ({ name, share: share(us), inclusive: share(inclusiveUs.get(name) ?? 0) })).sort((a, b) => b.share - a.share),
     functions: [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top).map(({ name, package: pkg, us }) => ({ name, package: pkg, share: share(us) }))
   }
+}
+
+/**
+ * Every profile `node --cpu-prof --cpu-prof-dir=<dir>` wrote, one per thread (CPU.<date>.<time>.<pid>.<thread id>.<n>
+ * .cpuprofile, the main thread's id 0), summarized, main thread first.
+ */
+export async function summarizeProfileDir (dir, root, options = {}) {
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'))
+  const threadOf = (name) => Number(name.split('.')[4])
+  const summaries = []
+  for (const name of files.sort((a, b) => threadOf(a) - threadOf(b))) {
+    summaries.push({ thread: threadOf(name) === 0 ? 'main thread' : `worker thread ${threadOf(name)}`, ...await summarizeProfile(join(dir, name), root, options) })
+  }
+  return summaries
 }

@@ -1,5 +1,5 @@
 // Writes what the benchmarks measured: bench/results.json (every figure, machine-readable) and bench/RESULTS.md
-// (the same for people). Each command owns one section of RESULTS.md and replaces only that one, so `npm run bench`
+// (the same for people). Each command owns one section of RESULTS.md and replaces only that one, so `npm run bench:http`
 // and `npm run bench:pool` can run at different times; each section names its own date, machine and settings. The
 // file's opening warning is rebuilt from every section's flags, so a section measured with short durations or on a
 // busy machine is announced at the top until a full run replaces it. No figure in RESULTS.md is typed by hand.
@@ -14,9 +14,9 @@ const resultsMd = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
 
 /** The sections in file order, and the command that writes each. */
 export const sections = {
-  http: { title: 'HTTP throughput', command: 'npm run bench' },
-  pool: { title: 'Worker pool, without HTTP', command: 'npm run bench:pool' },
-  memory: { title: 'Memory', command: 'npm run bench:pool (or npm run bench:memory)' }
+  http: { title: 'HTTP throughput', command: '`npm run bench` (or `npm run bench:http`)' },
+  pool: { title: 'Worker pool, without HTTP', command: '`npm run bench` (or `npm run bench:pool`)' },
+  memory: { title: 'Memory', command: '`npm run bench` (or `npm run bench:memory`)' }
 }
 
 /** Merges one section's figures into bench/results.json, keeping the others. */
@@ -52,7 +52,7 @@ export async function writeResultsSection (section, meta, body) {
     '# Benchmark results',
     '',
     '<!-- Written by the benchmark scripts (bench/lib/report.mjs) from the figures they measured. Do not edit by hand:',
-    '     run `npm run bench` and `npm run bench:pool` on a quiet machine to replace it. -->',
+    '     run `npm run bench` on a quiet machine to replace it. -->',
     ''
   ]
   if (flagged.length > 0) {
@@ -69,7 +69,7 @@ export async function writeResultsSection (section, meta, body) {
   for (const name of Object.keys(sections)) {
     const entry = existing[name]
     lines.push(`<!-- section ${name} ${JSON.stringify(entry?.meta ?? { flags: [] })} -->`)
-    lines.push(entry?.body ?? `## ${sections[name].title}\n\n_Not measured yet: run \`${sections[name].command}\`._\n`)
+    lines.push(entry?.body ?? `## ${sections[name].title}\n\n_Not measured yet: run ${sections[name].command}._\n`)
     lines.push(`<!-- /section ${name} -->`)
   }
   await writeFile(resultsMd, lines.join('\n').replace(/\n{3,}/g, '\n\n'))

@@ -36,7 +36,9 @@ export function formatMs (value) {
 }
 
 export function formatRatio (value) {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a'
+  if (!Number.isFinite(value)) return 'n/a'
+  // Two decimals, or two significant digits below 0.1, so a small ratio never shows as 0.00×.
+  return `${value >= 0.1 || value === 0 ? value.toFixed(2) : value.toPrecision(2)}×`
 }
 
 export function formatPercent (value, digits = 0) {
@@ -47,16 +49,28 @@ export function formatMiB (bytes) {
   return Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : 'n/a'
 }
 
-/** A target as a sentence: met or missed, and by how much. */
-export function judgeTarget ({ label, actual, target }) {
-  if (!Number.isFinite(actual)) return { label, target, actual: null, met: false, text: `${label}: not measured` }
-  const met = actual >= target
-  const gap = actual / target - 1
-  const text = met
-    ? `${label}: **met**: ${actual.toFixed(2)}× against ≥ ${target.toFixed(2)}× (${formatPercent(gap, 1)} above)`
-    : `${label}: **missed**: ${actual.toFixed(2)}× against ≥ ${target.toFixed(2)}×, short by ${(target - actual).toFixed(2)} ` +
+/**
+ * A target as a sentence: met or missed, and by how much. `atMost`: the figure is a cost that must stay at or below
+ * the target (CPU per request as a multiple of the baseline's); otherwise it must reach it. `unit` follows numbers
+ * ('×' for ratios, ' µs' for times). `unavailable` says why the figure could not be measured at all.
+ */
+export function judgeTarget ({ label, actual, target, atMost = false, unit = '×', unavailable }) {
+  if (unavailable !== undefined) return { label, target, atMost, actual: null, met: false, unavailable, text: `${label}: **not available**: ${unavailable}` }
+  if (!Number.isFinite(actual)) return { label, target, atMost, actual: null, met: false, text: `${label}: not measured` }
+  const show = (value) => unit === '×' ? `${value.toFixed(2)}×` : `${formatInt(value)}${unit}`
+  const met = atMost ? actual <= target : actual >= target
+  const bound = `${atMost ? '≤' : '≥'} ${show(target)}`
+  let text
+  if (met) {
+    text = `${label}: **met**: ${show(actual)} against ${bound} (${formatPercent(Math.abs(actual / target - 1), 1)} ${atMost ? 'below' : 'above'})`
+  } else if (atMost) {
+    text = `${label}: **missed**: ${show(actual)} against ${bound}, over by ${unit === '×' ? (actual - target).toFixed(2) : show(actual - target)} ` +
+      `(it would need ${formatPercent(1 - target / actual, 1)} less)`
+  } else {
+    text = `${label}: **missed**: ${show(actual)} against ${bound}, short by ${unit === '×' ? (target - actual).toFixed(2) : show(target - actual)} ` +
       `(it would need ${formatPercent(target / actual - 1, 1)} more)`
-  return { label, target, actual: round(actual, 3), met, text }
+  }
+  return { label, target, atMost, actual: round(actual, 3), met, text }
 }
 
 /** A Markdown table from a header row and data rows; the first `leftColumns` are left-aligned, the rest right-aligned. */
