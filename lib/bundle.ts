@@ -1,19 +1,9 @@
-import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { describeLoadError, type BundleSource } from './bundle/source'
 import { FST_SSR_BUNDLE_LOAD } from './errors'
 import type { ResolvedOptions } from './options'
 import { PoolError, RenderPool, type PoolEvents } from './render/pool'
-import { compileBundle } from './render/sandbox'
 
-/** A server bundle read and checked in the main thread, before any worker runs it. */
-export interface BundleSource {
-  path: string
-  source: string
-  /** V8 code cache from the syntax check, handed to the workers. */
-  cachedData: Buffer
-  /** Content hash of the source; part of every cache key. */
-  version: string
-}
+export { readBundle, type BundleSource } from './bundle/source'
 
 /** A bundle running in a pool of its own. */
 export interface LoadedBundle {
@@ -25,22 +15,17 @@ export interface LoadedBundle {
 
 export type { PoolEvents } from './render/pool'
 
-/** Reads the bundle, checks its syntax and hashes it. Throws FST_SSR_BUNDLE_LOAD naming the path and cause. */
-export async function readBundle (path: string): Promise<BundleSource> {
-  try {
-    const source = await readFile(path, 'utf8')
-    const cachedData = compileBundle(source, path)
-    return { path, source, cachedData, version: createHash('sha256').update(source).digest('hex').slice(0, 16) }
-  } catch (error) {
-    throw new FST_SSR_BUNDLE_LOAD(path, (error as Error).message, { cause: error })
-  }
+/** What the engine hears about a bundle as it starts: its pool's events, and warnings about the bundle itself. */
+export interface BundleEvents extends PoolEvents {
+  /** Something about the bundle worth a warning (a development build, …); it is loaded all the same. */
+  bundleWarning? (warning: string, path: string): void
 }
 
 /**
  * Starts a pool on the bundle and waits until a worker has loaded it and found its render function (a `check` task).
  * On failure the pool is destroyed and FST_SSR_BUNDLE_LOAD thrown: nothing is left running.
  */
-export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: PoolEvents): Promise<LoadedBundle> {
+export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: BundleEvents): Promise<LoadedBundle> {
   const pool = new RenderPool({
     threads: options.threads,
     maxHeapMb: options.maxHeapMb,
@@ -52,6 +37,7 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
       cachedData: bundle.cachedData,
       renderFunction: options.renderFunction,
       globals: options.globals,
+      browserGlobals: options.browserGlobals,
       compression: options.compression
     }
   }, events)
@@ -66,8 +52,9 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
   }
   if (failure !== null) {
     await pool.destroy()
-    throw new FST_SSR_BUNDLE_LOAD(bundle.path, failure.message)
+    throw new FST_SSR_BUNDLE_LOAD(bundle.path, describeLoadError(failure, bundle, bundle.path))
   }
+  for (const warning of bundle.warnings) events.bundleWarning?.(warning, bundle.path)
   return { path: bundle.path, version: bundle.version, loadedAt: new Date(), pool }
 }
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './bundle'
+import { readBundle, startBundle, type BundleEvents, type LoadedBundle, type PoolEvents } from './bundle'
 import { FST_SSR_CLOSING, FST_SSR_INVALID_DATA } from './errors'
 import type { ResolvedOptions } from './options'
 import { servableOnError } from './cache/freshness'
@@ -206,8 +206,9 @@ export class SsrEngine {
    */
   static async start (options: ResolvedOptions, log: EngineLogger, now: () => number = Date.now): Promise<SsrEngine> {
     const latency = { render: new LatencyHistogram(), queueWait: new LatencyHistogram() }
-    const events: PoolEvents = {
+    const events: BundleEvents = {
       workerError: (error) => log.error({ err: error }, 'SSR worker died outside a render; it was replaced'),
+      bundleWarning: (warning, path) => log.warn({ path }, `SSR bundle: ${warning}`),
       timing: (timing) => {
         latency.render.record(timing.renderMs)
         latency.queueWait.record(timing.queueWaitMs)

@@ -156,6 +156,14 @@ export interface SsrOptions {
   renderTimeout?: number
   /** Extra globals for the sandbox; values must be structured-cloneable. Default `{}`. */
   globals?: Record<string, unknown>
+  /**
+   * Adds inert browser globals to the sandbox: `window` and `self` (the global object), `document`, `navigator`,
+   * `location` (the URL being rendered), fresh `localStorage`/`sessionStorage` per render, `history`, `matchMedia`,
+   * `requestAnimationFrame`, observers, `Image`. For bundles written for the browser, such as Rusty-SSR's. Off by
+   * default, so that libraries probing `typeof window` / `typeof document` take their server code paths (emotion's
+   * critical CSS, for one). Default false.
+   */
+  browserGlobals?: boolean
   /** Fixed Retry-After seconds on 503; by default derived from the measured queue wait. */
   retryAfter?: number
   /** Heap limit of each worker in MiB (worker `resourceLimits.maxOldGenerationSizeMb`). Default: Node's. */
@@ -243,6 +251,7 @@ export interface ResolvedOptions {
   maxQueue: number
   renderTimeout: number
   globals: Record<string, unknown>
+  browserGlobals: boolean
   retryAfter: number | null
   maxHeapMb: number | null
   closeTimeout: number
@@ -532,7 +541,7 @@ function resolveCompression (value: unknown): CompressionSettings | null {
   }
 }
 
-const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals',
+const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals', 'browserGlobals',
   'retryAfter', 'maxHeapMb', 'closeTimeout', 'startTimeout', 'maxRendersPerWorker', 'watch', 'pinThreads', 'cache', 'compression', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
@@ -558,6 +567,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     maxQueue: integer('maxQueue', options.maxQueue, defaultOptions.maxQueue, 0),
     renderTimeout: integer('renderTimeout', options.renderTimeout, defaultOptions.renderTimeout, 1),
     globals: resolveGlobals(options.globals),
+    browserGlobals: flag('browserGlobals', options.browserGlobals, false),
     retryAfter: options.retryAfter === undefined ? null : integer('retryAfter', options.retryAfter, 1, 1, 86_400),
     maxHeapMb: optionalPositive('maxHeapMb', options.maxHeapMb),
     closeTimeout: integer('closeTimeout', options.closeTimeout, defaultOptions.closeTimeout, 0),

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'tap'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { frameworks, startExample } from './helpers/examples'
+import { startViteExample } from './helpers/vite'
 
 // Debian's Chromium, never a downloaded browser. .ci/run installs it; without it the test cannot run.
 const executablePath = '/usr/bin/chromium'
@@ -14,11 +15,16 @@ const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-
 // Runs in the page before its own scripts: counts elements removed from the document. Hydration adopts the
 // server's markup, so it removes none; a client re-render after a mismatch would replace them.
 function countRemovedElements (): void {
-  const counter = window as unknown as { removedElements: number }
+  const counter = window as unknown as { removedElements: number, removedFromApp: number }
   counter.removedElements = 0
+  counter.removedFromApp = 0
   new MutationObserver((records) => {
     for (const record of records) {
-      for (const node of record.removedNodes) if (node.nodeType === Node.ELEMENT_NODE) counter.removedElements++
+      for (const node of record.removedNodes) {
+        if (node.nodeType !== Node.ELEMENT_NODE) continue
+        counter.removedElements++
+        if (record.target instanceof Element && record.target.closest('#root') !== null) counter.removedFromApp++
+      }
     }
   }).observe(document, { childList: true, subtree: true })
 }
@@ -96,5 +102,53 @@ if (!existsSync(executablePath)) {
         t.same(problems, [], 'no console errors, hydration warnings, page errors or failed requests')
       })
     }
+
+    await t.test('vite-react: Vite\'s builds, React Router and emotion', async (t) => {
+      const { base } = await startViteExample(t, 'vite-react')
+      const page = await context.newPage()
+      t.teardown(() => page.close())
+      const problems = watchProblems(page)
+
+      await page.goto(`${base}/`)
+      await page.waitForSelector('html[data-hydrated="vite-react"]')
+      t.equal(await page.textContent('.counter'), 'Clicked 0 times')
+      t.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.counter') as Element).backgroundColor),
+        'rgb(102, 51, 153)', 'the server\'s critical CSS styles the button')
+      await page.click('.counter')
+      await page.waitForFunction(() => document.querySelector('.counter')?.textContent === 'Clicked 1 times')
+      t.pass('the counter responds: the page hydrated')
+      // Emotion's client cache moves the server's <style data-emotion> elements within <head> as it adopts them;
+      // only the markup React hydrates, under #root, must stay in place.
+      t.equal(await page.evaluate(() => (window as unknown as { removedFromApp: number }).removedFromApp), 0,
+        'hydration adopted the server markup instead of replacing it')
+
+      // A client-side navigation: React Router renders the route in the browser, no request for a page.
+      await page.click('nav a[href="/about"]')
+      await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'About')
+      t.equal(page.url(), `${base}/about`)
+      t.same(problems, [], 'no console errors, hydration warnings, page errors or failed requests')
+    })
+
+    await t.test('vite-vue: Vite\'s builds, Vue Router and Pinia', async (t) => {
+      const { base } = await startViteExample(t, 'vite-vue')
+      const page = await context.newPage()
+      t.teardown(() => page.close())
+      const problems = watchProblems(page)
+
+      await page.goto(`${base}/`)
+      await page.waitForSelector('html[data-hydrated="vite-vue"]')
+      t.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.counter') as Element).backgroundColor),
+        'rgb(46, 139, 87)', 'the client build\'s CSS, linked by the server, styles the button')
+      await page.click('.counter')
+      await page.waitForFunction(() => document.querySelector('.counter')?.textContent === 'Clicked 1 times')
+      t.pass('the counter, a Pinia action, responds: the page hydrated')
+      t.equal(await page.evaluate(() => (window as unknown as { removedElements: number }).removedElements), 0,
+        'hydration adopted the server markup instead of replacing it')
+      await page.click('nav a[href="/about"]')
+      await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'About')
+      t.equal(page.url(), `${base}/about`)
+      // Vue reports a hydration mismatch on the console, even in production builds.
+      t.same(problems, [], 'no console errors, hydration warnings, page errors or failed requests')
+    })
   })
 }

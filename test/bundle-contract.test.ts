@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import { bundle, startApp } from './helpers/app'
 
-test('a Rusty-SSR script bundle (globalThis.renderPage returning HTML) runs unchanged', async (t) => {
-  const { get } = await startApp(t, { bundle: bundle('rusty.js') }, { name: 'Ada' })
+test('a Rusty-SSR script bundle (globalThis.renderPage returning HTML) runs unchanged with browserGlobals', async (t) => {
+  const { get } = await startApp(t, { bundle: bundle('rusty.js'), browserGlobals: true }, { name: 'Ada' })
   const res = await get('/about')
   t.equal(res.status, 200)
   t.equal(res.headers.get('content-type'), 'text/html; charset=utf-8')
@@ -29,7 +29,7 @@ test('a CommonJS bundle with only a default export', async (t) => {
 })
 
 test('reply.ssr() defaults to the request URL, and works from async handlers', async (t) => {
-  const { get } = await startApp(t, { bundle: bundle('rusty.js') }, undefined, (app) => {
+  const { get } = await startApp(t, { bundle: bundle('rusty.js'), browserGlobals: true }, undefined, (app) => {
     app.get('/async/*', async (request, reply) => {
       await new Promise((resolve) => setImmediate(resolve))
       return reply.ssr()
@@ -50,7 +50,7 @@ test('app.ssr.render() renders from code', async (t) => {
 })
 
 test('several worker threads render concurrently with the same bundle', async (t) => {
-  const { get } = await startApp(t, { bundle: bundle('rusty.js'), threads: 2, cache: false }, { name: 'pool' })
+  const { get } = await startApp(t, { bundle: bundle('rusty.js'), browserGlobals: true, threads: 2, cache: false }, { name: 'pool' })
   const pages = await Promise.all(Array.from({ length: 20 }, async (_, i) => await (await get(`/p/${i}`)).text()))
   pages.forEach((html, i) => t.match(html, `<p id="path">/p/${i}</p>`))
 })

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { test } from 'tap'
 import Fastify from 'fastify'
 import ssrPlugin from '../dist/index.js'
@@ -37,6 +39,91 @@ test('the custom renderFunction is required when given', async (t) => {
   app.register(ssrPlugin, { bundle: bundle('rusty.js'), renderFunction: 'ssrEntry', threads: 1 })
   await t.rejects(app.ready(), { code: 'FST_SSR_BUNDLE_LOAD', message: /globalThis.ssrEntry/ })
   await app.close()
+})
+
+test('a load error names file, line and column, and for process how to define it at build time', async (t) => {
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: bundle('uses-process.js'), threads: 1 })
+  const error = await app.ready().then(() => null, (err: Error & { code?: string }) => err)
+  await app.close()
+  t.equal(error?.code, 'FST_SSR_BUNDLE_LOAD')
+  t.match(error?.message, /process is not defined at test\/fixtures\/bundles\/uses-process\.js:4:\d+ \(in node_modules\/react\/index\.js\)\. /,
+    'the position, and the module named by the bundler\'s comment above it')
+  t.match(error?.message, /define: \{ 'process\.env\.NODE_ENV': '"production"' \}/)
+})
+
+test('a syntax error in a script bundle names its line and column', async (t) => {
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: bundle('syntax-error.js'), threads: 1 })
+  const error = await app.ready().then(() => null, (err: Error) => err)
+  await app.close()
+  t.match(error?.message, /at test\/fixtures\/bundles\/syntax-error\.js:\d+:\d+/)
+})
+
+test('no render function: the message says an IIFE build drops the exports', async (t) => {
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: bundle('iife-without-global.js'), threads: 1 })
+  await t.rejects(app.ready(), { code: 'FST_SSR_BUNDLE_LOAD', message: /no render function found.*A script \(IIFE\) build drops the entry's exports \(Vite warns MISSING_NAME_OPTION_FOR_IIFE_EXPORT\)/ })
+  await app.close()
+})
+
+async function buildWithEsbuild (dir: string, entry: string, options: Record<string, unknown>): Promise<string> {
+  const esbuild = await import('esbuild')
+  const outfile = join(dir, 'server.js')
+  await esbuild.build({ stdin: { contents: entry, resolveDir: join(__dirname, '..'), loader: 'jsx' }, outfile, bundle: true, logLevel: 'silent', ...options })
+  return outfile
+}
+
+test('a failing statement is traced through the bundle\'s own source map to the original module', async (t) => {
+  const dir = t.testdir()
+  const source = join(dir, 'needs-buffer.js')
+  writeFileSync(source, '// Reaches for Node\'s Buffer as it loads.\nexport const encoded =\n  Buffer.from("x").toString("hex")\n')
+  const path = await buildWithEsbuild(dir, `import { encoded } from ${JSON.stringify(source)}\nglobalThis.renderPage = () => encoded`,
+    { format: 'iife', platform: 'browser', sourcemap: true })
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: path, threads: 1 })
+  const error = await app.ready().then(() => null, (err: Error) => err)
+  await app.close()
+  t.match(error?.message, new RegExp(`Buffer is not defined at ${relative(process.cwd(), path)}:\\d+:\\d+ \\(${relative(process.cwd(), source)}:3:3\\)`))
+})
+
+test('a bundle with React\'s development build loads, and a warning says to define NODE_ENV', async (t) => {
+  // esbuild defines NODE_ENV as "development" in an unminified browser build, which selects React's development build.
+  const path = await buildWithEsbuild(t.testdir(),
+    'import { renderToString } from "react-dom/server.browser"\nglobalThis.renderPage = () => renderToString(<p>dev</p>)',
+    { format: 'iife', platform: 'browser', jsx: 'automatic' })
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  await app.register(ssrPlugin, { bundle: path, threads: 1 })
+  t.teardown(() => app.close())
+  t.equal((await app.ssr.render('/')).html, '<p>dev</p>', 'it renders')
+  const warnings = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40)
+  t.equal(warnings.length, 1)
+  t.match(warnings[0].msg, /SSR bundle: the bundle contains a development build \(node_modules\/react\/cjs\/react[\w.-]*\.development\.js\): define process\.env\.NODE_ENV as "production"/)
+  t.equal(warnings[0].path, path)
+})
+
+test('a production build gets no such warning', async (t) => {
+  const path = await buildWithEsbuild(t.testdir(),
+    'import { renderToString } from "react-dom/server.browser"\nglobalThis.renderPage = () => renderToString(<p>prod</p>)',
+    { format: 'iife', platform: 'browser', jsx: 'automatic', define: { 'process.env.NODE_ENV': '"production"' } })
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  await app.register(ssrPlugin, { bundle: path, threads: 1 })
+  t.teardown(() => app.close())
+  t.equal((await app.ssr.render('/')).html, '<p>prod</p>')
+  t.same(lines, [])
+})
+
+test('a bundle that touches window while loading is told about browserGlobals, and loads with it', async (t) => {
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: bundle('touches-window.js'), threads: 1 })
+  await t.rejects(app.ready(), { message: /window is not defined at test\/fixtures\/bundles\/touches-window\.js:3:\d+\. Browser globals are off by default.*browserGlobals: true/ })
+  await app.close()
+  const withGlobals = Fastify()
+  await withGlobals.register(ssrPlugin, { bundle: bundle('touches-window.js'), threads: 1, browserGlobals: true })
+  t.teardown(() => withGlobals.close())
+  t.equal((await withGlobals.ssr.render('/')).html, '<p>browser-minded</p>')
 })
 
 test('worker start-up has its own bound, not the render deadline: a bundle slower to load than 10 renderTimeouts starts', async (t) => {

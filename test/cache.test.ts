@@ -122,7 +122,7 @@ test('invalidate, invalidatePrefix and clear from code', async (t) => {
 })
 
 test('data without a canonical form renders uncached', async (t) => {
-  const { app } = await startApp(t, { bundle: bundle('rusty.js') })
+  const { app } = await startApp(t, { bundle: bundle('rusty.js'), browserGlobals: true })
   const data: Record<string, unknown> = { name: 'loop' }
   data.self = data
   const page = await app.ssr.render('/cyclic', data)

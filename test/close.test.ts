@@ -23,7 +23,7 @@ test('a process with the plugin registered exits by itself after app.close()', a
     const Fastify = require('fastify')
     const ssrPlugin = require(${JSON.stringify(join(__dirname, '..'))})
     const app = Fastify()
-    app.register(ssrPlugin, { bundle: ${JSON.stringify(join(__dirname, 'fixtures', 'bundles', 'rusty.js'))}, threads: 2 })
+    app.register(ssrPlugin, { bundle: ${JSON.stringify(join(__dirname, 'fixtures', 'bundles', 'rusty.js'))}, browserGlobals: true, threads: 2 })
     app.get('/', (request, reply) => reply.ssr('/'))
     app.listen({ host: '127.0.0.1', port: 0 }).then(async () => {
       const res = await app.inject('/')

@@ -29,3 +29,14 @@ test('ESM import gives the same plugin as default and named export', async (t) =
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
   t.same(JSON.parse(out), { defaultIsFunction: true, namedSame: true, nsDefaultSame: true, requireSame: true, errors: 'function' })
 })
+
+test('ES module consumers get the ES module entry, which hands out the same plugin as require()', async (t) => {
+  const script = `
+    import { createRequire } from 'node:module'
+    const resolved = import.meta.resolve('fastify-ssr-engine')
+    const { default: plugin, ssrPlugin, errors } = await import('fastify-ssr-engine')
+    const required = createRequire(import.meta.url)('fastify-ssr-engine')
+    console.log(JSON.stringify({ entry: resolved.split('/').pop(), same: plugin === required && ssrPlugin === required, errors: errors === required.errors }))`
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
+  t.same(JSON.parse(out), { entry: 'index.mjs', same: true, errors: true })
+})

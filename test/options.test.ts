@@ -60,7 +60,8 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['cache.staleIfError fractional', { ...good, cache: { staleIfError: 1.5 } }, /"cache.staleIfError": expected an integer from 0 to \d+, got 1.5/],
   ['maxRendersPerWorker zero', { ...good, maxRendersPerWorker: 0 }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got 0/],
   ['maxRendersPerWorker string', { ...good, maxRendersPerWorker: '100' }, /"maxRendersPerWorker": expected an integer from 1 to \d+, got "100"/],
-  ['watch not a boolean', { ...good, watch: 'yes' }, /"watch": expected true or false, got "yes"/]
+  ['watch not a boolean', { ...good, watch: 'yes' }, /"watch": expected true or false, got "yes"/],
+  ['browserGlobals not a boolean', { ...good, browserGlobals: 1 }, /"browserGlobals": expected true or false, got 1/]
 ]
 
 for (const [name, options, message] of cases) {
@@ -90,6 +91,7 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.pinThreads, false)
   t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
   t.equal(resolved.watch, false)
+  t.equal(resolved.browserGlobals, false, 'browser globals are opt-in')
   t.equal(normalizeOptions({ bundle: 'x.js', cache: false }).cache, null)
   t.same([...(normalizeOptions({ bundle: 'x.js', cache: { query: ['page'] } }).cache?.query ?? [])], ['page'])
 })

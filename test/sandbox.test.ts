@@ -14,7 +14,7 @@ interface Report {
 }
 
 async function probe (t: Parameters<Parameters<typeof test>[1]>[0], options = {}) {
-  const { app } = await startApp(t, { bundle: bundle('probe.js'), cache: false, ...options })
+  const { app } = await startApp(t, { bundle: bundle('probe.js'), cache: false, browserGlobals: true, ...options })
   return async (url: string, data?: unknown): Promise<Report> => JSON.parse((await app.ssr.render(url, data)).html)
 }
 
@@ -58,4 +58,28 @@ test('data arrives as a structured clone; a __proto__ key pollutes nothing', asy
   t.equal(report.data?.title, 'x')
   const dated = await render('/', { when: new Date(0), tags: new Set(['a']) })
   t.same(dated.data, { when: '1970-01-01T00:00:00.000Z', tags: {} }, 'Dates and Sets survive the clone (JSON shows their shape)')
+})
+
+test('by default the sandbox has what a server has, without Node powers: libraries take their server code paths', async (t) => {
+  const { app } = await startApp(t, { bundle: bundle('server-globals.js'), cache: false })
+  const types: Record<string, string> = JSON.parse((await app.ssr.render('/')).html)
+  for (const name of ['window', 'self', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'history',
+    'requestAnimationFrame', 'matchMedia', 'MutationObserver', 'Image', 'HTMLElement']) {
+    t.equal(types[name], 'undefined', `no ${name} without browserGlobals`)
+  }
+  for (const name of ['process', 'require', 'Buffer', 'global']) t.equal(types[name], 'undefined', `no ${name}`)
+  for (const name of ['setImmediate', 'setTimeout', 'queueMicrotask', 'TextEncoder', 'URL', 'ReadableStream', 'MessageChannel',
+    'structuredClone', 'AbortController', 'Response', 'atob']) {
+    t.equal(types[name], 'function', name)
+  }
+  t.equal(types.performance, 'object')
+  t.equal(types.crypto, 'object')
+})
+
+test('browserGlobals: true adds the inert browser objects', async (t) => {
+  const { app } = await startApp(t, { bundle: bundle('server-globals.js'), cache: false, browserGlobals: true })
+  const types: Record<string, string> = JSON.parse((await app.ssr.render('/')).html)
+  for (const name of ['window', 'self', 'document', 'navigator', 'location', 'localStorage', 'history']) t.equal(types[name], 'object', name)
+  for (const name of ['requestAnimationFrame', 'matchMedia', 'MutationObserver', 'Image', 'HTMLElement']) t.equal(types[name], 'function', name)
+  for (const name of ['process', 'require', 'Buffer']) t.equal(types[name], 'undefined', `still no ${name}`)
 })

@@ -1,3 +1,5 @@
+// The package as a CommonJS project sees it (TypeScript `module: nodenext`, a .ts file in a CommonJS package);
+// esm.tst.mts is the ES module side.
 import Fastify, { type FastifyReply } from 'fastify'
 import { expect, test } from 'tstyche'
 import ssrPlugin, {
@@ -25,6 +27,8 @@ test('register takes SsrOptions and requires bundle', async () => {
     cache: { hotEntries: 128, coldEntries: 1000, coldMaxBytes: 1 << 26, ttl: 300, query: ['page'] }
   })).type.not.toRaiseError()
   expect(app.register(ssrPlugin, { cache: false, bundle: 'x.js' })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.mjs', browserGlobals: true })).type.not.toRaiseError()
+  expect(app.register(ssrPlugin, { bundle: 'x.mjs', browserGlobals: 1 })).type.toRaiseError()
   expect(app.register(ssrPlugin, {})).type.toRaiseError()
   expect(app.register(ssrPlugin, { bundle: 'x.js', threads: '2' })).type.toRaiseError()
   expect<SsrOptions['cache']>().type.toBe<import('fastify-ssr-engine').SsrCacheOptions | false | undefined>()

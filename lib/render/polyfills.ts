@@ -1,6 +1,9 @@
 /**
- * Browser-ish globals for the sandbox, so server code written for the browser (or that merely probes for it on
- * import) does not crash. They are inert: nothing here reaches the network, the file system or a real DOM.
+ * The sandbox's globals. By default only the web-standard ones a Node server also has (timers, streams, encoders,
+ * URL, crypto, …), so that libraries which probe `typeof window` or `typeof document` take their server code paths
+ * (emotion then collects critical CSS instead of writing to a DOM). With `browserGlobals: true`, inert browser
+ * objects are added for code written for the browser (Rusty-SSR bundles): nothing here reaches the network, the file
+ * system or a real DOM.
  */
 
 /** An in-memory Web Storage; a fresh one per render, so nothing leaks from one user's page to the next. */
@@ -108,12 +111,9 @@ export function createLocation (url: string, origin: string) {
   })
 }
 
-/** The globals every sandbox starts with; `window`/`self` are pointed at the context's own global afterwards. */
-export function createBrowserGlobals (): Record<string, unknown> {
-  let frame = 0
-  const frames = new Map<number, ReturnType<typeof setTimeout>>()
+/** The globals every sandbox starts with: standard web globals a modern renderer needs, from the worker's realm. */
+export function createWebGlobals (): Record<string, unknown> {
   return {
-    // Standard web globals a modern renderer needs, taken from the worker's realm.
     console,
     URL,
     URLSearchParams,
@@ -147,8 +147,18 @@ export function createBrowserGlobals (): Record<string, unknown> {
     setImmediate,
     clearImmediate,
     performance,
-    crypto: globalThis.crypto,
-    // Browser-only objects, inert.
+    crypto: globalThis.crypto
+  }
+}
+
+/**
+ * Browser-only objects, inert, added with `browserGlobals: true`; `window`/`self` are pointed at the context's own
+ * global afterwards, and `location` and the storages are replaced at every render.
+ */
+export function createBrowserGlobals (): Record<string, unknown> {
+  let frame = 0
+  const frames = new Map<number, ReturnType<typeof setTimeout>>()
+  return {
     document: createDocument(),
     navigator: Object.freeze({ userAgent: 'fastify-ssr-engine', language: 'en-US', languages: ['en-US'], onLine: true, platform: 'server', cookieEnabled: false }),
     location: createLocation('/', 'http://localhost'),

@@ -1,9 +1,8 @@
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { Worker } from 'node:worker_threads'
-import { beginWait, type Wait } from '../tracing'
+import { beginWait } from '../tracing'
 import { allowedCpus } from './pinning'
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData } from './protocol'
+import { WorkerSlot, type Job, type SlotHandlers } from './slot'
 
 /**
  * The worker threads that render, and the only code that talks to them. It knows threads and tasks, not HTTP:
@@ -11,10 +10,13 @@ import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask,
  *
  * Why not piscina: a render must cost little more than the render itself, and piscina's general machinery (its own
  * task objects, queues, histograms, an extra message per task so the caller knows a task started) cost about twice
- * the floor of one postMessage round trip per task (see bench/RESULTS.md). Here the pool holds the queue, hands a
- * task to a worker only when that worker is idle, and so always knows which worker runs what: a task is one message
- * each way, "started" needs no message (handed over means running), recycling counts exactly, and a stuck worker is
- * the one whose task passed its deadline.
+ * the floor of one postMessage round trip per task (see bench/RESULTS.md). Here the pool holds the queue and knows
+ * which worker holds what: a task is one message each way, a worker says which task it started through shared
+ * memory, recycling counts exactly, and a stuck worker is the one whose task passed its deadline.
+ *
+ * While renders wait, each busy worker is handed one more task behind the one it runs, so it goes from one render
+ * to the next without sleeping in between; waking a sleeping thread is the dearest part of a hand-over. That task is
+ * still the queue's: a cancel or a deadline before the worker starts it makes the worker skip it.
  */
 
 export interface PoolOptions {
@@ -59,8 +61,8 @@ export interface PoolStats {
 }
 
 /**
- * Why a task ended without an outcome. timeout: its deadline passed (queued: dropped; running: its worker was
- * stopped). aborted: `abort()` or the task's cancel signal (only while queued). crashed: its worker died.
+ * Why a task ended without an outcome. timeout: its deadline passed (before it started: dropped; running: its
+ * worker was stopped). aborted: `abort()`, or its cancel signal before it started. crashed: its worker died.
  * closed: the pool was destroyed. unclonable: its data cannot be posted to a worker.
  */
 export type PoolFailure = 'timeout' | 'aborted' | 'crashed' | 'closed' | 'unclonable'
@@ -72,63 +74,32 @@ export class PoolError extends Error {
 }
 
 /**
- * Where a task's cancel signal comes from, read only if the task has to wait for a thread (an AbortController, or
- * call options whose `signal` getter makes one on demand).
+ * Where a task's cancel signal comes from, read only if the task has to wait (an AbortController, or call options
+ * whose `signal` getter makes one on demand).
  */
 export interface CancelSource {
   readonly signal?: AbortSignal
 }
 
-/** One worker thread and what it holds. */
-interface Slot {
-  readonly worker: Worker
-  readonly threadId: number
-  ready: boolean
-  /** Set once the pool stopped it or heard it exit: its events are ignored from then on. */
-  gone: boolean
-  job: Job | null
-  /** Renders handed to it. */
-  renders: number
-  /** It has been handed its last render (recycling): it holds no seat, and goes once that render is answered. */
-  retiring: boolean
-  /** The error it died with, reported by 'error' before 'exit'. */
-  error: unknown
-  /** The CPU it was asked to pin itself to (`pinThreads`), else null. */
-  cpu: number | null
-}
-
-interface Job {
-  readonly task: RenderTask
-  readonly resolve: (outcome: RenderOutcome) => void
-  readonly reject: (error: PoolError) => void
-  readonly submittedAt: number
-  timer: NodeJS.Timeout | undefined
-  cancel: AbortSignal | undefined
-  onCancel: (() => void) | undefined
-  slot: Slot | null
-  /** In the queue, waiting for a thread. */
-  queued: boolean
-  dispatchedAt: number
-  settled: boolean
-  /** Its wait on the queue channel, while queued and traced (see tracing.ts). */
-  wait: Wait | null
-}
-
-const workerFile = join(__dirname, 'worker.js')
 /** Pause before replacing a worker that died before it had loaded the bundle. */
 const respawnPauseMs = 1000
+
+function endWait (job: Job): void {
+  job.wait?.done()
+  job.wait = null
+}
 
 export class RenderPool {
   readonly #options: PoolOptions
   readonly #events: PoolEvents
-  readonly #slots = new Set<Slot>()
-  /** Ready workers holding no render, most recently used last (it is warmest). */
-  readonly #idle: Slot[] = []
+  readonly #slots = new Set<WorkerSlot>()
+  /** Ready workers holding no task, most recently used last (it is warmest). */
+  readonly #idle: WorkerSlot[] = []
   /** Waiting jobs, oldest first, from #head on; settled ones (timed out, cancelled) are skipped. */
   #queue: Job[] = []
   #head = 0
   #queued = 0
-  /** Busy workers that hold a seat: at most `threads`. With recycling the extra worker is the warm spare. */
+  /** Workers with work that hold a seat: at most `threads`. With recycling the extra worker is the warm spare. */
   #busySeats = 0
   #inFlight = 0
   #lastId = 0
@@ -144,6 +115,10 @@ export class RenderPool {
   #onFirstFailure: ((error: unknown) => void) | null = null
   /** The CPUs workers pin themselves to, with `pinThreads`; null otherwise or where they cannot be read. */
   readonly #cpus: number[] | null
+  readonly #handlers: SlotHandlers = {
+    message: (slot, message) => this.#message(slot, message),
+    exit: (slot, code) => this.#lost(slot, code)
+  }
 
   constructor (options: PoolOptions, events: PoolEvents) {
     this.#options = options
@@ -181,8 +156,8 @@ export class RenderPool {
   }
 
   /**
-   * The recent queue wait of renders in ms: from submission until a worker took them, or until their deadline
-   * dropped them from the queue (they waited at least that long). 0 before any render.
+   * The recent queue wait of renders in ms: from submission until a worker started them, or until their deadline
+   * dropped them (they waited at least that long). 0 before any render.
    */
   get recentWaitMs (): number {
     return this.#recentWaitMs ?? 0
@@ -190,7 +165,7 @@ export class RenderPool {
 
   /**
    * Runs a render task by `deadline` (ms since the epoch, queue wait included). `cancel` drops the task while it
-   * waits for a thread; once running it finishes (stopping it would cost a worker and a bundle load).
+   * waits; once running it finishes (stopping it would cost a worker and a bundle load).
    */
   async run (task: RenderTask, deadline: number, cancel?: CancelSource): Promise<RenderOutcome> {
     if (this.#closed) throw new PoolError('closed', null)
@@ -202,46 +177,28 @@ export class RenderPool {
         reject,
         submittedAt: performance.now(),
         timer: undefined,
+        cancelSource: cancel,
         cancel: undefined,
         onCancel: undefined,
         slot: null,
         queued: false,
-        dispatchedAt: 0,
         settled: false,
         wait: null
       }
       this.#inFlight++
       job.timer = setTimeout(() => this.#expire(job), Math.max(0, deadline - Date.now()))
-      const slot = this.#takeIdle()
-      if (slot !== undefined) {
-        this.#dispatch(slot, job)
-        return
-      }
-      // Only a queued task reads its cancel signal: most are handed over at once and never make one or listen.
-      const signal = cancel?.signal
-      if (signal?.aborted === true) {
-        this.#fail(job, new PoolError('aborted', signal.reason))
-        return
-      }
-      this.#queue.push(job)
-      job.queued = true
-      this.#queued++
-      job.wait = beginWait(() => ({ url: String(task[1]), queued: this.#queued - 1 }))
-      if (signal !== undefined) {
-        job.cancel = signal
-        job.onCancel = () => this.#fail(job, new PoolError('aborted', signal.reason))
-        signal.addEventListener('abort', job.onCancel, { once: true })
-      }
+      const slot = this.#idleSeat()
+      if (slot !== undefined) this.#dispatch(slot, job)
+      else this.#enqueue(job, false)
     })
   }
 
-  /** Stops every task: queued ones are dropped, running ones stopped with their workers (replaced). */
+  /** Stops every task: waiting ones are dropped, running ones stopped with their workers (replaced). */
   abort (reason: unknown): void {
     for (const job of this.#waiting()) this.#fail(job, new PoolError('aborted', reason))
     for (const slot of [...this.#slots]) {
-      const job = slot.job
-      if (job === null) continue
-      this.#fail(job, new PoolError('aborted', reason))
+      if (slot.jobs.length === 0) continue
+      for (const job of slot.jobs) this.#fail(job, new PoolError('aborted', reason))
       this.#replace(slot, 'stopped')
     }
   }
@@ -254,7 +211,7 @@ export class RenderPool {
 
   stats (): PoolStats {
     let busy = 0
-    for (const slot of this.#slots) if (slot.job !== null) busy++
+    for (const slot of this.#slots) if (slot.jobs.length > 0) busy++
     const elapsed = performance.now() - this.#startedAt
     return {
       threads: this.#slots.size,
@@ -271,11 +228,10 @@ export class RenderPool {
     if (this.#closed) return
     this.#closed = true
     for (const job of this.#waiting()) this.#fail(job, new PoolError('closed', null))
-    const stopping: Array<Promise<unknown>> = []
+    const stopping: Array<Promise<void>> = []
     for (const slot of this.#slots) {
-      if (slot.job !== null) this.#fail(slot.job, new PoolError('closed', null))
-      slot.gone = true
-      stopping.push(slot.worker.terminate().catch(() => {}))
+      for (const job of slot.jobs) this.#fail(job, new PoolError('closed', null))
+      stopping.push(slot.stop())
     }
     this.#slots.clear()
     this.#idle.length = 0
@@ -294,79 +250,89 @@ export class RenderPool {
   }
 
   #spawn (): void {
-    const cpu = this.#nextCpu()
-    const worker = new Worker(workerFile, {
-      workerData: cpu === null ? this.#options.workerData : { ...this.#options.workerData, pinCpu: cpu },
-      ...(this.#options.maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb } })
-    })
-    const slot: Slot = { worker, threadId: worker.threadId, ready: false, gone: false, job: null, renders: 0, retiring: false, error: undefined, cpu }
-    this.#slots.add(slot)
-    worker.on('message', (message: TaskReply | unknown) => {
-      if (slot.gone) return
-      if (Array.isArray(message)) this.#answered(slot, message as TaskReply)
-      else if (isWorkerReady(message)) {
-        if (message.pinned !== undefined) this.#events.pinned?.(slot.threadId, message.pinned)
-        this.#ready(slot, message.failure)
-      }
-    })
-    // 'error' comes before 'exit' when a worker dies of an uncaught exception or its heap limit.
-    worker.on('error', (error) => { slot.error = error })
-    worker.on('exit', (code) => { if (!slot.gone) this.#lost(slot, code) })
+    this.#slots.add(new WorkerSlot(this.#options.workerData, this.#options.maxHeapMb, this.#nextCpu(), this.#handlers))
   }
 
-  #ready (slot: Slot, failure: RenderFailure | null): void {
+  #message (slot: WorkerSlot, message: unknown): void {
+    if (Array.isArray(message)) {
+      this.#answered(slot, message as TaskReply)
+    } else if (isWorkerReady(message)) {
+      if (message.pinned !== undefined) this.#events.pinned?.(slot.threadId, message.pinned)
+      this.#ready(slot, message.failure)
+    }
+  }
+
+  #ready (slot: WorkerSlot, failure: RenderFailure | null): void {
     slot.ready = true
     if (this.#onFirstReady !== null) {
       this.#onFirstReady(failure)
       this.#onFirstReady = null
       this.#onFirstFailure = null
     }
-    slot.worker.unref()
+    slot.busy(false)
     this.#idle.push(slot)
     this.#pump()
   }
 
   /** An idle worker that may take a task now: none while every seat is busy (the spare waits for a retirement). */
-  #takeIdle (): Slot | undefined {
+  #idleSeat (): WorkerSlot | undefined {
     if (this.#busySeats >= this.#options.threads) return undefined
     return this.#idle.pop()
   }
 
-  #dispatch (slot: Slot, job: Job): void {
-    try {
-      slot.worker.postMessage(job.task)
-    } catch (error) {
-      // Data the structured clone cannot carry (a function, a class with private state): it never reached the
-      // worker, which stays idle.
-      this.#idle.push(slot)
-      this.#fail(job, new PoolError('unclonable', error))
-      return
+  /** A busy seated worker that may take a task behind the one it runs: the one that has run its task longest. */
+  #pipelineSeat (): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined
+    for (const slot of this.#slots) {
+      if (!slot.seated || slot.jobs.length !== 1) continue
+      if (best === undefined || slot.jobs[0].task[0] < best.jobs[0].task[0]) best = slot
     }
-    this.#stopListening(job)
-    job.wait?.done()
-    job.wait = null
-    job.slot = slot
-    job.dispatchedAt = performance.now()
-    this.#recordWait(job.dispatchedAt - job.submittedAt)
-    slot.job = job
-    slot.renders++
-    const limit = this.#options.maxRendersPerWorker
-    if (limit !== null && slot.renders >= limit) slot.retiring = true
-    else this.#busySeats++
-    // A worker holds the process open only while it renders, as a pending request would.
-    slot.worker.ref()
+    return best
   }
 
-  /** Hands queued tasks to idle workers while both remain. */
+  #dispatch (slot: WorkerSlot, job: Job): boolean {
+    try {
+      slot.post(job.task)
+    } catch (error) {
+      // Data the structured clone cannot carry (a function, a class with private state): it never reached the
+      // worker, which stays as it was.
+      if (slot.jobs.length === 0) this.#idle.push(slot)
+      this.#fail(job, new PoolError('unclonable', error))
+      return false
+    }
+    job.slot = slot
+    slot.jobs.push(job)
+    // Its wait (traced) ends when it runs: now on an idle worker, else once the task ahead of it is answered.
+    if (slot.jobs.length === 1) endWait(job)
+    slot.renders++
+    if (slot.jobs.length === 1) slot.busy(true)
+    if (!slot.seated && !slot.retiring) {
+      slot.seated = true
+      this.#busySeats++
+    }
+    const limit = this.#options.maxRendersPerWorker
+    if (limit !== null && slot.renders >= limit && !slot.retiring) {
+      // Its last render: the seat goes to the spare now, while this one finishes.
+      slot.retiring = true
+      this.#unseat(slot)
+    }
+    return true
+  }
+
+  #unseat (slot: WorkerSlot): void {
+    if (!slot.seated) return
+    slot.seated = false
+    this.#busySeats--
+  }
+
+  /** Hands waiting tasks to idle workers, then one each to busy ones, while both remain. */
   #pump (): void {
     while (this.#queued > 0) {
       const job = this.#nextQueued()
-      if (job === undefined) return
-      const slot = this.#takeIdle()
-      if (slot === undefined) return
-      this.#head++
-      job.queued = false
-      this.#queued--
+      if (job === undefined) break
+      const slot = this.#idleSeat() ?? this.#pipelineSeat()
+      if (slot === undefined) break
+      this.#take(job)
       this.#dispatch(slot, job)
     }
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
@@ -375,9 +341,33 @@ export class RenderPool {
     }
   }
 
-  /** The jobs still waiting, oldest first, as a list (failing them changes the queue). */
-  #waiting (): Job[] {
-    return this.#queue.slice(this.#head).filter((job) => job.queued)
+  #enqueue (job: Job, first: boolean): void {
+    job.slot = null
+    // Only a waiting task reads its cancel signal: most are handed over at once and never make one or listen.
+    const signal = job.cancel ?? job.cancelSource?.signal
+    if (signal?.aborted === true) {
+      this.#fail(job, new PoolError('aborted', signal.reason))
+      return
+    }
+    if (first) this.#queue.splice(this.#head, 0, job)
+    else this.#queue.push(job)
+    job.queued = true
+    this.#queued++
+    job.wait ??= beginWait(() => ({ url: String(job.task[1]), queued: this.#queued - 1 }))
+    if (signal !== undefined && job.onCancel === undefined) {
+      job.cancel = signal
+      job.onCancel = () => this.#cancel(job, new PoolError('aborted', signal.reason))
+      signal.addEventListener('abort', job.onCancel, { once: true })
+    }
+    // A task handed out while others wait may still go behind a busy worker.
+    if (!first) this.#pump()
+  }
+
+  /** Takes a job out of the queue to hand it to a worker; it keeps listening for a cancel until it starts. */
+  #take (job: Job): void {
+    this.#head++
+    job.queued = false
+    this.#queued--
   }
 
   /** The oldest job still waiting (settled ones are dropped on the way). */
@@ -392,57 +382,98 @@ export class RenderPool {
     return undefined
   }
 
-  #answered (slot: Slot, [id, outcome, renderMs]: TaskReply): void {
-    const job = slot.job
-    if (job === null || job.task[0] !== id) return
-    slot.job = null
-    if (!slot.retiring) this.#busySeats--
-    this.#completed++
-    this.#busyMs += performance.now() - job.dispatchedAt
-    this.#events.timing?.({ queueWaitMs: job.dispatchedAt - job.submittedAt, renderMs })
-    this.#settle(job)
-    job.resolve(outcome)
+  /** The jobs still waiting, oldest first, as a list (failing them changes the queue). */
+  #waiting (): Job[] {
+    return this.#queue.slice(this.#head).filter((job) => job.queued)
+  }
+
+  /** A cancel or deadline for a job that has not started: dropped, and skipped by its worker if it holds it. */
+  #cancel (job: Job, error: PoolError): void {
+    const slot = job.slot
+    if (slot !== null) {
+      slot.skip(job.task[0])
+      // Started meanwhile: it runs to its end (a cancel), or its deadline stops it (see #expire).
+      if (slot.started(job.task[0])) return
+    }
+    this.#fail(job, error)
+  }
+
+  #answered (slot: WorkerSlot, [id, outcome, renderMs]: TaskReply): void {
+    const index = slot.jobs.findIndex((job) => job.task[0] === id)
+    if (index === -1) return
+    const [job] = slot.jobs.splice(index, 1)
+    if (slot.jobs.length > 0) endWait(slot.jobs[0])
+    if (!job.settled && !(outcome.ok === false && outcome.reason === 'skipped')) {
+      this.#completed++
+      this.#busyMs += renderMs
+      // Behind another task, a job waits in its worker too: its wait is what it spent anywhere but rendering.
+      const queueWaitMs = Math.max(0, performance.now() - job.submittedAt - renderMs)
+      this.#recordWait(queueWaitMs)
+      this.#events.timing?.({ queueWaitMs, renderMs })
+      this.#settle(job)
+      job.resolve(outcome)
+    }
+    if (slot.jobs.length > 0) return
+    this.#unseat(slot)
     if (slot.retiring) {
       this.#replace(slot, 'recycled')
     } else {
-      slot.worker.unref()
+      slot.busy(false)
       this.#idle.push(slot)
+      this.#pump()
     }
-    this.#pump()
   }
 
   #expire (job: Job): void {
     job.timer = undefined
     if (job.settled) return
     const slot = job.slot
-    // A task dropped from the queue waited until its deadline: that wait counts too.
-    if (slot === null) this.#recordWait(performance.now() - job.submittedAt)
+    if (slot === null) {
+      // Dropped from the queue: it waited until its deadline, and that wait counts too.
+      this.#recordWait(performance.now() - job.submittedAt)
+      this.#fail(job, new PoolError('timeout', null))
+      return
+    }
+    // A reply already on its way settles the job, or the one ahead of it.
+    slot.drain(this.#handlers)
+    if (job.settled) return
+    if (slot.jobs[0] !== job) {
+      slot.skip(job.task[0])
+      if (!slot.started(job.task[0])) {
+        this.#fail(job, new PoolError('timeout', null))
+        return
+      }
+      // It started after the drain: the reply ahead of it is queued now.
+      slot.drain(this.#handlers)
+    }
     this.#fail(job, new PoolError('timeout', null))
-    if (slot !== null) this.#replace(slot, 'deadline')
+    this.#replace(slot, 'deadline')
   }
 
-  /** A worker exited without being asked: its render, if any, fails as a crash; a new worker takes its place. */
-  #lost (slot: Slot, code: number): void {
+  /** A worker exited without being asked: the task it ran fails as a crash; those it never started wait again. */
+  #lost (slot: WorkerSlot, code: number): void {
+    slot.drain(this.#handlers)
     const error = slot.error ?? new Error(`the worker exited with code ${code}`)
-    const job = slot.job
-    if (job !== null) this.#fail(job, new PoolError('crashed', error))
+    const running = slot.jobs.find((job) => !job.settled && slot.started(job.task[0]))
+    if (running !== undefined) this.#fail(running, new PoolError('crashed', error))
     else if (slot.ready) this.#events.workerError(error)
     else if (this.#onFirstFailure !== null) this.#onFirstFailure(new PoolError('crashed', error))
     this.#replace(slot, 'crash')
   }
 
-  /** Takes a worker out (stopping it unless it is gone already) and starts another in its place. */
-  #replace (slot: Slot, reason: ReplaceReason): void {
-    if (!slot.gone) {
-      slot.gone = true
-      slot.worker.terminate().catch(() => {})
-    }
+  /** Takes a worker out (stopping it unless it is gone already) and starts another; its unstarted tasks wait again. */
+  #replace (slot: WorkerSlot, reason: ReplaceReason): void {
+    if (!slot.gone) slot.stop().catch(() => {})
     if (!this.#slots.delete(slot)) return
-    if (slot.job !== null && !slot.retiring) this.#busySeats--
-    slot.job = null
+    this.#unseat(slot)
     const idle = this.#idle.indexOf(slot)
     if (idle !== -1) this.#idle.splice(idle, 1)
-    if (this.#closed) return
+    const waiting = slot.jobs.splice(0).filter((job) => !job.settled)
+    if (this.#closed) {
+      for (const job of waiting) this.#fail(job, new PoolError('closed', null))
+      return
+    }
+    for (const job of waiting.reverse()) this.#enqueue(job, true)
     this.#restarts++
     this.#events.workerReplaced?.(reason, slot.threadId)
     if (slot.ready) {
@@ -452,7 +483,7 @@ export class RenderPool {
       // try again after a pause rather than in a tight loop.
       setTimeout(() => { if (!this.#closed) this.#spawn() }, respawnPauseMs).unref()
     }
-    // A seat it held is free: the warm spare, if any, may take a queued task now.
+    // A seat it held is free: the warm spare, if any, may take a waiting task now.
     this.#pump()
   }
 
@@ -471,14 +502,11 @@ export class RenderPool {
   #settle (job: Job): void {
     job.settled = true
     clearTimeout(job.timer)
-    this.#stopListening(job)
+    if (job.onCancel !== undefined) {
+      job.cancel?.removeEventListener('abort', job.onCancel)
+      job.onCancel = undefined
+    }
     if (--this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve()
-  }
-
-  #stopListening (job: Job): void {
-    if (job.onCancel === undefined) return
-    job.cancel?.removeEventListener('abort', job.onCancel)
-    job.onCancel = undefined
   }
 
   #recordWait (ms: number): void {

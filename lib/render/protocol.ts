@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads'
 import type { PageHeaders } from '../page'
 import type { CompressionSettings } from './encode'
 
@@ -14,10 +15,16 @@ export interface WorkerData {
   source: string
   renderFunction: string
   globals: Record<string, unknown>
+  /** Whether the sandbox has inert browser globals (`window`, `document`, …); see polyfills.ts. */
+  browserGlobals: boolean
   /** V8 code cache made by the main thread's syntax check, so workers skip most of the compile. */
   cachedData: Uint8Array | null
   /** The CPU this worker pins itself to (`pinThreads`), or null to run wherever the scheduler puts it. */
   pinCpu?: number | null
+  /** The port tasks and replies travel on (given to each worker by the pool, see slot.ts). */
+  port?: MessagePort
+  /** Two shared integers: the id of the task this worker started last, and the id of a posted task to skip. */
+  control?: SharedArrayBuffer
 }
 
 export type { PageHeaders } from '../page'
@@ -49,9 +56,10 @@ export interface RenderFailure {
   ok: false
   /**
    * load: the bundle never loaded; render: it threw or rejected; result: it returned something unsendable;
-   * expired: the task reached its worker after its deadline and was not rendered.
+   * expired: the task reached its worker after its deadline and was not rendered; skipped: the pool withdrew it
+   * (a cancel or a deadline) before the worker started it.
    */
-  reason: 'load' | 'render' | 'result' | 'expired'
+  reason: 'load' | 'render' | 'result' | 'expired' | 'skipped'
   message: string
   stack?: string
 }

@@ -1,5 +1,5 @@
 import vm from 'node:vm'
-import { createBrowserGlobals, createLocation, MemoryStorage } from './polyfills'
+import { createBrowserGlobals, createLocation, createWebGlobals, MemoryStorage } from './polyfills'
 
 /**
  * One vm context per worker with the bundle evaluated once. The context isolates state (globals, prototypes),
@@ -14,6 +14,8 @@ export interface SandboxOptions {
   filename: string
   renderFunction: string
   globals: Record<string, unknown>
+  /** Adds inert `window`, `document`, `location`, storages… (see polyfills.ts). */
+  browserGlobals: boolean
   cachedData?: Buffer
 }
 
@@ -37,10 +39,13 @@ function pickRenderFunction (context: Record<string, unknown>, exported: unknown
 
 /** Evaluates the bundle in a fresh context; throws with a readable cause when it cannot render. */
 export function createSandbox (options: SandboxOptions): Sandbox {
-  const context = vm.createContext({ ...createBrowserGlobals(), ...structuredClone(options.globals) }, {
-    name: `ssr:${options.filename}`
-  }) as Record<string, unknown>
-  vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis; globalThis.globalThis = globalThis', context)
+  const { browserGlobals } = options
+  const context = vm.createContext({
+    ...createWebGlobals(),
+    ...(browserGlobals ? createBrowserGlobals() : {}),
+    ...structuredClone(options.globals)
+  }, { name: `ssr:${options.filename}` }) as Record<string, unknown>
+  if (browserGlobals) vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis', context)
 
   // `module`/`exports` exist only while the bundle evaluates, so CommonJS bundles can export their render
   // function; afterwards the context holds no Node-flavoured globals the user did not ask for.
@@ -62,9 +67,11 @@ export function createSandbox (options: SandboxOptions): Sandbox {
 
   return {
     async render (url, data) {
-      context.location = createLocation(url, origin)
-      context.localStorage = new MemoryStorage()
-      context.sessionStorage = new MemoryStorage()
+      if (browserGlobals) {
+        context.location = createLocation(url, origin)
+        context.localStorage = new MemoryStorage()
+        context.sessionStorage = new MemoryStorage()
+      }
       return await render(url, data)
     }
   }

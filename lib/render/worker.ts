@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { encodeBodies } from './encode'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
@@ -6,12 +6,13 @@ import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
 
-// A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply. The
-// pool posts a task only to an idle worker, so tasks never overlap here; between them the event loop runs as usual,
-// so a bundle's timers fire as they would in a browser.
+// A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply, one
+// task at a time; between them the event loop runs as usual, so a bundle's timers fire as they would in a browser.
 
-const { bundlePath, source, renderFunction, globals, cachedData, compression, pinCpu } = workerData as WorkerData
-const port = parentPort as NonNullable<typeof parentPort>
+const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, pinCpu, port: taskPort, control: controlBuffer } = workerData as WorkerData
+const port = taskPort as MessagePort
+// [the id of the task started last, the id of a posted task to skip]: see slot.ts.
+const control = new Int32Array(controlBuffer as SharedArrayBuffer)
 
 // Before the bundle loads, so its compiled code and heap start out on the CPU they will run on.
 let pinned: WorkerReady['pinned']
@@ -31,6 +32,7 @@ try {
     filename: bundlePath,
     renderFunction,
     globals,
+    browserGlobals,
     cachedData: cachedData === null ? undefined : Buffer.from(cachedData.buffer, cachedData.byteOffset, cachedData.byteLength)
   })
 } catch (error) {
@@ -49,17 +51,40 @@ function failure (reason: RenderFailure['reason'], error: unknown): RenderFailur
   }
 }
 
+// Tasks arrive one at a time, or one more behind the running one while renders wait; they run in order, one at a
+// time, and the next starts as soon as the previous reply is posted.
+const tasks: RenderTask[] = []
+let running = false
+
 port.on('message', (task: RenderTask) => {
-  const started = performance.now()
-  perform(task).then((outcome) => {
-    const reply: TaskReply = [task[0], outcome, performance.now() - started]
+  tasks.push(task)
+  if (!running) runTasks().catch(() => {})
+})
+
+async function runTasks (): Promise<void> {
+  running = true
+  for (let task = tasks.shift(); task !== undefined; task = tasks.shift()) {
+    const id = task[0]
+    // Said before the check, so that the pool, which sets the skip id before it reads this, never misses both.
+    Atomics.store(control, 0, id)
+    if (Atomics.load(control, 1) === id) {
+      port.postMessage([id, { ok: false, reason: 'skipped', message: 'withdrawn before it started' }, 0] satisfies TaskReply)
+      continue
+    }
+    const started = performance.now()
+    let outcome: RenderOutcome
+    try {
+      outcome = await perform(task)
+    } catch (error) {
+      outcome = failure('render', error)
+    }
+    const reply: TaskReply = [id, outcome, performance.now() - started]
     // The bodies' memory moves with the message instead of being copied.
     if (outcome.ok && typeof outcome.body !== 'string') port.postMessage(reply, transferList(outcome))
     else port.postMessage(reply)
-  }, (error: unknown) => {
-    port.postMessage([task[0], failure('render', error), performance.now() - started] satisfies TaskReply)
-  })
-})
+  }
+  running = false
+}
 
 function transferList (outcome: RenderOutcome & { ok: true }): ArrayBuffer[] {
   const list = [(outcome.body as Uint8Array).buffer as ArrayBuffer]

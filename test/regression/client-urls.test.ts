@@ -20,7 +20,7 @@ test('request targets are parsed as paths: // and /\\ stay paths, dot segments g
 })
 
 test('over HTTP: such targets render the path the router matched, or get a 400, and never a 500', async (t) => {
-  const started = await startApp(t, { bundle: bundle('probe.js') }, undefined, (app) => {
+  const started = await startApp(t, { bundle: bundle('probe.js'), browserGlobals: true }, undefined, (app) => {
     app.get('/hand-over', (request, reply) => reply.ssr((request.query as { target: string }).target))
   })
   // node:http sends the target byte for byte; a WHATWG URL would turn the backslash into a slash first.

@@ -19,7 +19,7 @@ const throwing = {
 }
 
 test('data that throws while it is keyed is FST_SSR_INVALID_DATA, and nothing of the message reaches the client', async (t) => {
-  const started = await startApp(t, { bundle: bundle('probe.js') }, (query: Record<string, string>) => throwing[query.kind as keyof typeof throwing]?.())
+  const started = await startApp(t, { bundle: bundle('probe.js'), browserGlobals: true }, (query: Record<string, string>) => throwing[query.kind as keyof typeof throwing]?.())
   for (const kind of Object.keys(throwing)) {
     const res = await request(`${started.base}/page?kind=${kind}`)
     const body = await res.body.text()

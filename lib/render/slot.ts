@@ -1,0 +1,121 @@
+import type { Wait } from '../tracing'
+import { join } from 'node:path'
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
+import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+
+/**
+ * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and two shared
+ * integers through which the pool learns, without a message, which task the worker has started, and tells it which
+ * posted task to skip. See pool.ts for how tasks are handed out.
+ */
+
+const workerFile = join(__dirname, 'worker.js')
+
+/** Indexes of the shared integers: the id of the task the worker started last, and the id of a task to skip. */
+export const STARTED = 0
+export const SKIP = 1
+
+/** A task the pool accepted, until it settles. */
+export interface Job {
+  readonly task: RenderTask
+  readonly resolve: (outcome: RenderOutcome) => void
+  readonly reject: (error: Error) => void
+  readonly submittedAt: number
+  timer: NodeJS.Timeout | undefined
+  /** Where a cancel signal comes from; read only if the job has to wait. */
+  readonly cancelSource: { readonly signal?: AbortSignal } | undefined
+  cancel: AbortSignal | undefined
+  onCancel: (() => void) | undefined
+  slot: WorkerSlot | null
+  /** In the pool's queue, waiting for a worker. */
+  queued: boolean
+  settled: boolean
+  /** Its wait on the queue channel, while queued and traced (see tracing.ts). */
+  wait: Wait | null
+}
+
+export interface SlotHandlers {
+  message (slot: WorkerSlot, message: unknown): void
+  /** The worker exited without being stopped by the pool. */
+  exit (slot: WorkerSlot, code: number): void
+}
+
+export class WorkerSlot {
+  readonly worker: Worker
+  readonly threadId: number
+  /** The CPU it was asked to pin itself to (`pinThreads`), else null. */
+  readonly cpu: number | null
+  readonly #port: MessagePort
+  readonly #control: Int32Array
+  ready = false
+  /** Set once the pool stopped it or heard it exit: its events are ignored from then on. */
+  gone = false
+  /** Posted and not answered, in order: the first runs, a second waits in the worker's port. */
+  readonly jobs: Job[] = []
+  /** It holds one of the `threads` seats (it has work and is not retiring). */
+  seated = false
+  /** Renders handed to it. */
+  renders = 0
+  /** It has been handed its last render (recycling): it holds no seat, and goes once its renders are answered. */
+  retiring = false
+  /** The error it died with, reported by 'error' before 'exit'. */
+  error: unknown = undefined
+
+  constructor (workerData: WorkerData, maxHeapMb: number | null, cpu: number | null, handlers: SlotHandlers) {
+    const { port1, port2 } = new MessageChannel()
+    const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)
+    this.worker = new Worker(workerFile, {
+      workerData: { ...workerData, pinCpu: cpu, port: port2, control },
+      transferList: [port2],
+      ...(maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } })
+    })
+    this.threadId = this.worker.threadId
+    this.cpu = cpu
+    this.#port = port1
+    this.#control = new Int32Array(control)
+    port1.on('message', (message: unknown) => { if (!this.gone) handlers.message(this, message) })
+    // 'error' comes before 'exit' when a worker dies of an uncaught exception or its heap limit.
+    this.worker.on('error', (error) => { this.error = error })
+    this.worker.on('exit', (code) => { if (!this.gone) handlers.exit(this, code) })
+  }
+
+  /** Posts a task; throws (a DataCloneError) if it cannot be cloned, in which case nothing reached the worker. */
+  post (task: RenderTask): void {
+    this.#port.postMessage(task)
+  }
+
+  /** Whether the worker has started the task with this id (it may have finished it too). */
+  started (id: number): boolean {
+    return Atomics.load(this.#control, STARTED) === id
+  }
+
+  /** Tells the worker to answer the posted task `id` without rendering it, if it has not started it. */
+  skip (id: number): void {
+    Atomics.store(this.#control, SKIP, id)
+  }
+
+  /** Handles, now, every reply already on its way: so none is lost when the worker is stopped next. */
+  drain (handlers: Pick<SlotHandlers, 'message'>): void {
+    for (let entry = receiveMessageOnPort(this.#port); entry !== undefined; entry = receiveMessageOnPort(this.#port)) {
+      handlers.message(this, entry.message)
+    }
+  }
+
+  /** A worker holds the process open only while it renders, as a pending request would. */
+  busy (busy: boolean): void {
+    if (busy) {
+      this.worker.ref()
+      this.#port.ref()
+    } else {
+      this.worker.unref()
+      this.#port.unref()
+    }
+  }
+
+  /** Stops the worker (its events are ignored from now on). */
+  async stop (): Promise<void> {
+    this.gone = true
+    this.#port.close()
+    await this.worker.terminate().catch(() => {})
+  }
+}
