@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Miss, SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
-import type { SharedInvalidationEvent } from './cache/shared/tier'
+import type { SharedInvalidationEvent } from './cache/shared/shared-tier'
 import * as errors from './errors'
 import { normalizeOptions, resolveVary, type SsrOptions } from './options'
 import { closeConnectionAfter } from './http/closing'
@@ -15,7 +15,7 @@ import { sendPage } from './http/send'
 import type { PageHeaders } from './page'
 
 export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
-export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/tier'
+export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/shared-tier'
 /** What `fastify.ssr.metrics()` returns. */
 export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 /** The bundle serving, as `fastify.ssr.reload()` resolves it: path, content hash, load time (ISO 8601). */

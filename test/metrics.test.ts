@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
-import { PrometheusExport } from '../dist/prometheus.js'
+import { PrometheusExport } from '../dist/metrics/prometheus.js'
 import { bundle, startApp } from './helpers/app'
 import { clock, LogWatch, rejection, startEngine } from './helpers/engine'
 

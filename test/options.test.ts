@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
 import ssrPlugin from '../dist/index.js'
-import { normalizeOptions } from '../dist/options.js'
+import { normalizeOptions } from '../dist/options/index.js'
 import { bundle } from './helpers/app'
 
 const good = { bundle: bundle('rusty.js') }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SsrEngine } from '../engine'
 import { FST_SSR_INVALID_OPTION, FST_SSR_METRICS_LISTEN, FST_SSR_UNAUTHORIZED } from '../errors'
 import type { ResolvedMetrics, ResolvedRoute } from '../options'
-import { PrometheusExport } from '../prometheus'
+import { PrometheusExport } from '../metrics/prometheus'
 import { MetricsListener, type MetricsAnswer } from './metrics-listener'
 
 /** Runs the route's guard; anything but `true` (a throw included) is a 401 that reveals nothing else. */

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 // The engine is free of Fastify: tests that need its counters or pool stats drive it directly, as built.
 import { SsrEngine } from '../../dist/engine.js'
-import { normalizeOptions } from '../../dist/options.js'
+import { normalizeOptions } from '../../dist/options/index.js'
 import type { SsrOptions } from '../../dist/index.js'
 
 export interface LoggedLine {

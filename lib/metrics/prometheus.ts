@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client'
-import type { EngineSnapshot } from './engine'
-import { histogramMetrics, valueMetrics, type HistogramMetric, type ValueMetric } from './metrics-catalog'
-import { latencyBuckets, type LatencyHistogram } from './metrics'
+import type { EngineSnapshot } from '../engine'
+import { histogramMetrics, valueMetrics, type HistogramMetric, type ValueMetric } from './catalog'
+import { latencyBuckets, type LatencyHistogram } from './histogram'
 
 function openMetricsRegistry (): Registry<OpenMetricsContentType> {
   const registry = new Registry<OpenMetricsContentType>()

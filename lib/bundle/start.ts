@@ -1,9 +1,9 @@
-import { describeLoadError, type BundleSource } from './bundle/source'
-import { FST_SSR_BUNDLE_LOAD } from './errors'
-import type { ResolvedOptions } from './options'
-import { PoolError, RenderPool, type PoolEvents } from './render/pool'
+import { describeLoadError, type BundleSource } from './source'
+import { FST_SSR_BUNDLE_LOAD } from '../errors'
+import type { ResolvedOptions } from '../options'
+import { PoolError, RenderPool, type PoolEvents } from '../render/pool'
 
-export { readBundle, type BundleSource } from './bundle/source'
+export { readBundle, type BundleSource } from './source'
 
 /** A bundle running in a pool of its own. */
 export interface LoadedBundle {
@@ -13,7 +13,7 @@ export interface LoadedBundle {
   pool: RenderPool
 }
 
-export type { PoolEvents } from './render/pool'
+export type { PoolEvents } from '../render/pool'
 
 /** What the engine hears about a bundle as it starts: its pool's events, and warnings about the bundle itself. */
 export interface BundleEvents extends PoolEvents {

@@ -1,6 +1,6 @@
-import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './bundle'
-import { FST_SSR_CLOSING } from './errors'
-import type { ResolvedOptions } from './options'
+import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './start'
+import { FST_SSR_CLOSING } from '../errors'
+import type { ResolvedOptions } from '../options'
 import { watchFile, type FileWatch } from './watch'
 
 /** Quiet time after the last change to a watched bundle before it is reloaded. */
