@@ -1,17 +1,16 @@
 import type { Server } from 'node:http'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { Miss, SsrEngine, type BundleInfo, type RenderCallOptions } from './engine'
+import type { BundleInfo, SsrEngine } from './engine'
+import { startEngine } from './start'
 import type { SharedInvalidationEvent } from './cache/shared/shared-tier'
 import * as errors from './errors'
-import { normalizeOptions, resolveVary, type SsrOptions } from './options'
-import { closeConnectionAfter } from './http/closing'
+import { normalizeOptions, type SsrOptions } from './options'
 import { ConnectionDrain } from './http/drain'
-import { sendFailure } from './http/failure'
 import { RateLimitedLog } from './limited-log'
 import { channelNames as tracingChannels } from './tracing'
 import { registerMetrics, registerPurgeRoute } from './http/routes'
-import { sendPage } from './http/send'
+import { callFrom, replySsr, type SsrRenderOptions } from './http/reply'
 import type { PageHeaders } from './page'
 
 export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
@@ -25,17 +24,7 @@ export { errors }
 export { channelNames as tracingChannels } from './tracing'
 export type { LookupContext as SsrLookupTrace, QueueContext as SsrQueueTrace, RenderContext as SsrRenderTrace, StoreContext as SsrStoreTrace } from './tracing'
 
-/** Per-call options of `reply.ssr()` and `fastify.ssr.render()`. */
-export interface SsrRenderOptions {
-  /** `false` renders without reading or writing the page cache. */
-  cache?: boolean
-  /** Cache key of the route's own, used instead of the URL and data (remove it with `invalidateKey`). */
-  key?: string
-  /** Milliseconds for this render, queue wait included; overrides the plugin's `renderTimeout`. */
-  renderTimeout?: number
-  /** Request values this page varies by besides `cache.vary`: header names, `'cookie:<name>'`. */
-  vary?: string[]
-}
+export type { SsrRenderOptions } from './http/reply'
 
 /** A rendered page, as `fastify.ssr.render()` returns it. */
 export interface SsrRenderResult {
@@ -110,7 +99,7 @@ declare module 'fastify' {
 
 async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promise<void> {
   const options = normalizeOptions(rawOptions)
-  const engine = await SsrEngine.start(options, fastify.log)
+  const engine = await startEngine(options, fastify.log)
   // Shed requests (503, 504) are logged at most once per code every 10 s, with a count of the others.
   const shed = new RateLimitedLog()
 
@@ -132,53 +121,7 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
   }
   fastify.decorate('ssr', namespace)
 
-  fastify.decorateReply('ssr', function ssr (this: FastifyReply, url?: string, data?: unknown, callOptions?: SsrRenderOptions) {
-    const reply = this
-    const target = url ?? reply.request.url
-    let found
-    let call: RenderCallOptions | undefined
-    try {
-      call = callFrom(callOptions)
-      found = engine.lookup(target, data, call, reply.request.headers)
-    } catch (error) {
-      sendFailure(reply, error, target, shed)
-      return reply
-    }
-    // A hit is sent at once: no promise, no listener.
-    if (!(found instanceof Miss)) {
-      if (engine.closing) closeConnectionAfter(reply)
-      sendPage(reply, found)
-      return reply
-    }
-    // A client that leaves stops waiting; the render is cancelled once no one waits for it. The signal is made only
-    // when the engine asks for it (a render that has to wait, a render to join).
-    let gone: AbortController | undefined
-    const onClose = (): void => { if (!reply.raw.writableFinished) gone?.abort(new Error('client closed the connection')) }
-    const waiting: RenderCallOptions = {
-      ...call,
-      request: reply.request,
-      get signal () {
-        if (gone === undefined) {
-          gone = new AbortController()
-          // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
-          if (reply.raw.destroyed || reply.request.raw.destroyed) onClose()
-          else reply.raw.once('close', onClose)
-        }
-        return gone.signal
-      }
-    }
-    engine.fill(found, data, waiting).then((page) => {
-      reply.raw.off('close', onClose)
-      if (engine.closing) closeConnectionAfter(reply)
-      sendPage(reply, page)
-    }, (error: unknown) => {
-      reply.raw.off('close', onClose)
-      if (gone?.signal.aborted === true) return
-      if (engine.closing) closeConnectionAfter(reply)
-      sendFailure(reply, error, target, shed)
-    })
-    return reply
-  })
+  fastify.decorateReply('ssr', replySsr(engine, shed))
 
   if (options.metrics !== null) registerMetrics(fastify, engine, options.metrics)
   if (options.purge !== null) registerPurgeRoute(fastify, engine, options.purge)
@@ -193,12 +136,6 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
     await engine.close()
     shed.flush(fastify.log)
   })
-}
-
-/** Per-call options as the engine takes them: `vary` names checked (FST_SSR_INVALID_OPTION naming the call). */
-function callFrom (options: SsrRenderOptions | undefined): RenderCallOptions | undefined {
-  if (options?.vary === undefined) return options as RenderCallOptions | undefined
-  return { ...options, vary: resolveVary('vary', options.vary) }
 }
 
 /** The plugin: `fastify.register(ssrPlugin, { bundle })`. */

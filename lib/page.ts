@@ -28,3 +28,20 @@ export interface Page<Identity extends Buffer | string = Buffer> {
    */
   etag: Identity extends Buffer ? string : null
 }
+
+/** Where a response came from, as sent in `x-ssr-cache`. STALE: a page past its TTL, within a stale window. */
+export type CacheState = 'HIT-HOT' | 'HIT-COLD' | 'HIT-SHARED' | 'STALE' | 'MISS' | 'BYPASS'
+
+/** A page on its way to a client: a Page (Buffer bodies, or text when rendered with the cache off), and whence. */
+export interface ServedPage {
+  status: number
+  headers: PageHeaders
+  bodies: Bodies<Buffer | string>
+  /** Null for pages rendered with the cache off (see Page.etag). */
+  etag: string | null
+  cache: CacheState
+  /** Seconds since it was rendered, for a page served from a cache tier (the Age header); else undefined. */
+  age?: number
+  /** When it was rendered (ms since the epoch), for a stored page. */
+  renderedAt?: number
+}

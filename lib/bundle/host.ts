@@ -1,3 +1,4 @@
+import type { PoolStats } from '../render/pool'
 import { readBundle, startBundle, type LoadedBundle, type PoolEvents } from './start'
 import { FST_SSR_CLOSING } from '../errors'
 import type { ResolvedOptions } from '../options'
@@ -26,7 +27,7 @@ export class BundleHost {
   readonly #options: ResolvedOptions
   readonly #events: PoolEvents
   readonly #log: HostLogger
-  readonly #onSwitch: OnSwitch
+  #onSwitch: OnSwitch = () => {}
   /** The reload in progress, if any; the next one starts after it. */
   #queue: Promise<unknown> = Promise.resolve()
   /** Old bundles whose pools still finish renders. */
@@ -36,13 +37,22 @@ export class BundleHost {
   #watch: FileWatch | null = null
   readonly reloads = { succeeded: 0, failed: 0 }
 
-  constructor (first: LoadedBundle, options: ResolvedOptions, events: PoolEvents, log: HostLogger, onSwitch: OnSwitch) {
+  constructor (first: LoadedBundle, options: ResolvedOptions, events: PoolEvents, log: HostLogger) {
     this.#current = first
     this.#options = options
     this.#events = events
     this.#log = log
-    this.#onSwitch = onSwitch
     if (options.watch) this.#watchCurrent()
+  }
+
+  /** Called in the one synchronous step that switches bundles (one listener: the engine, which drops old pages). */
+  onSwitch (listener: OnSwitch): void {
+    this.#onSwitch = listener
+  }
+
+  /** The current pool's figures (threads, queue), with the restarts of every pool this host ran. */
+  poolStats (): PoolStats {
+    return { ...this.#current.pool.stats(), workerRestarts: this.workerRestarts }
   }
 
   get current (): LoadedBundle {
@@ -62,6 +72,8 @@ export class BundleHost {
    * FST_SSR_CLOSING once the server is closing. With `onlyIfChanged`, a bundle whose content is unchanged is not
    * reloaded (resolves null).
    */
+  async reload (path?: string): Promise<LoadedBundle>
+  async reload (path: string, onlyIfChanged: boolean): Promise<LoadedBundle | null>
   async reload (path?: string, onlyIfChanged = false): Promise<LoadedBundle | null> {
     const reloading = this.#queue.then(async () => await this.#reloadNow(path ?? this.#current.path, onlyIfChanged))
     this.#queue = reloading.catch(() => {})

@@ -1,6 +1,6 @@
 import { brotliDecompressSync } from 'node:zlib'
-import { ownedBuffer } from '../render/encode'
-import type { PageHeaders } from '../page'
+import { ownedBuffer } from '../bytes'
+import type { CacheState, PageHeaders, ServedPage } from '../page'
 
 /** A page's bodies in the main thread. Identity is null only in the cold tier's compact form (see compactForCold). */
 export interface Bodies {
@@ -66,4 +66,15 @@ export function expandForHot (entry: CacheEntry): CacheEntry {
   if (entry.bodies.identity !== null || entry.bodies.br === null) return entry
   // zlib returns small outputs as views of a 16 KiB chunk: a Buffer of its own keeps the count true.
   return withBytes({ ...entry, bodies: { ...entry.bodies, identity: ownedBuffer(brotliDecompressSync(entry.bodies.br)) } })
+}
+
+/** A stored page on its way out, with its Age (whole seconds since its render, on the cache's clock: RFC 9111 §5.1). */
+export function servedFrom (entry: CacheEntry, cache: CacheState, now: number): ServedPage {
+  const { status, headers, bodies, etag, renderedAt } = entry
+  // The hot tier, which every lookup serves from, always holds identity bytes (see expandForHot).
+  return { status, headers, bodies: bodies as ServedPage['bodies'], etag, cache, renderedAt, age: ageOf(renderedAt, now) }
+}
+
+export function ageOf (renderedAt: number, now: number): number {
+  return Math.max(0, Math.floor((now - renderedAt) / 1000))
 }

@@ -1,5 +1,5 @@
 import { sha256 } from '../digest'
-import { FST_SSR_BAD_URL } from '../errors'
+import { FST_SSR_BAD_URL, FST_SSR_INVALID_DATA } from '../errors'
 
 /**
  * The one place cache keys are made. A key holds everything that decides a page: the bundle version, the URL as
@@ -248,4 +248,28 @@ export function withVersion (version: string, rest: string): string {
 /** Whether a key (derived or route-supplied) belongs to the bundle `version`; a reload drops the others. */
 export function isKeyOfVersion (key: string, version: string): boolean {
   return key.startsWith(`${version}\u0000`)
+}
+
+/**
+ * The key of a page derived from its URL and data. Null for data without a canonical form (a cycle), which can still
+ * be rendered, just never shared; FST_SSR_INVALID_DATA for data that throws while it is read (a getter, a Proxy) or
+ * nests too deep to walk, with the thrown error as its cause only.
+ */
+export function dataKey (version: string, url: string, data: unknown): string | null {
+  try {
+    return pageKey(version, url, data)
+  } catch (error) {
+    if (error instanceof UnkeyableDataError) return null
+    throw new FST_SSR_INVALID_DATA({ cause: error })
+  }
+}
+
+/**
+ * The key of the page a route asks for: its own `{ key }`, or for a loader the URL alone (the data is unknown until
+ * the loader runs, which a hit must not need; loaderKey is the key without data), or the URL and the data. Null
+ * for data without a canonical form.
+ */
+export function keyOf (version: string, url: string, data: unknown, routeKey?: string): string | null {
+  if (routeKey !== undefined) return customKey(version, routeKey)
+  return typeof data === 'function' ? loaderKey(version, url) : dataKey(version, url, data)
 }

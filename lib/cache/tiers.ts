@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache'
-import { compactForCold, expandForHot, type CacheEntry } from './entry'
+import type { Bodies, PageHeaders } from '../page'
+import { storeChannel, tracedSync } from '../tracing'
+import { compactForCold, expandForHot, withBytes, type CacheEntry } from './entry'
 import { freshness, type Freshness, type StaleWindows } from './freshness'
 
 export type { CacheEntry } from './entry'
@@ -20,6 +22,12 @@ export interface Found {
   entry: CacheEntry
   tier: Tier
   freshness: Exclude<Freshness, 'expired'>
+}
+
+/** Entries, bytes and byte bound of each tier, as they are now. */
+export interface TierStats {
+  hot: { entries: number, bytes: number, maxBytes: number }
+  cold: { entries: number, bytes: number, maxBytes: number }
 }
 
 export interface CacheCounters {
@@ -154,7 +162,7 @@ export class TieredCache {
     return removed
   }
 
-  stats () {
+  stats (): TierStats {
     return {
       hot: { entries: this.#hot.size, bytes: this.#hot.calculatedSize, maxBytes: this.#limits.hotMaxBytes },
       cold: { entries: this.#cold?.size ?? 0, bytes: this.#cold?.calculatedSize ?? 0, maxBytes: this.#limits.coldMaxBytes }
@@ -183,4 +191,33 @@ export class TieredCache {
     }
     this.#cold.set(entry.key, entry)
   }
+}
+
+/** A rendered page as the store takes it: its TTL decided from what the render said (null: not storable). */
+export interface RenderedForStore {
+  status: number
+  headers: PageHeaders
+  bodies: Bodies
+  etag: string
+  renderedAt: number
+  ttl: number | null
+  /** For a page read from Redis: what it had left of its life there (ms; null: no expiry). */
+  ttlMs?: number | null
+}
+
+/**
+ * Keeps a rendered page. A storable one replaces the entry, for its TTL (a page from Redis no longer than it had
+ * left there). Any other answer but a 5xx (a 404, a private page) removes the entry, so that a stale copy is not
+ * served instead of what the application now says; a 5xx leaves it in place, as a failure staleIfError may cover.
+ */
+export function storeRendered (cache: TieredCache, key: string, url: string, page: RenderedForStore, now: number): void {
+  const { ttl } = page
+  if (ttl === null) {
+    if (page.status < 500) cache.delete(key)
+    return
+  }
+  const { status, headers, bodies, etag, renderedAt } = page
+  const expiresAt = now + Math.min(page.ttlMs ?? Infinity, ttl === 0 ? Infinity : ttl * 1000)
+  const entry = withBytes({ key, url, status, headers, bodies, etag, expiresAt, renderedAt })
+  tracedSync(storeChannel, () => ({ tier: 'local' as const, url, key, bytes: entry.bytes }), () => cache.set(entry))
 }

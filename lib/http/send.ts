@@ -1,8 +1,7 @@
 import { Negotiator } from '@fastify/accept-negotiator'
 import type { FastifyReply } from 'fastify'
 import LRUMap from 'mnemonist/lru-map'
-import type { ServedPage } from '../engine'
-import type { Bodies, PageHeaders } from '../page'
+import type { Bodies, PageHeaders, ServedPage } from '../page'
 
 const htmlType = 'text/html; charset=utf-8'
 

@@ -1,4 +1,4 @@
-import type { EngineSnapshot } from '../engine'
+import type { EngineSnapshot } from './snapshot'
 
 /**
  * Every Prometheus metric the plugin exports, declared once: name, help, type, labels, and the JSON snapshot field it

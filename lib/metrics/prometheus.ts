@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client'
-import type { EngineSnapshot } from '../engine'
+import type { EngineSnapshot } from './snapshot'
 import { histogramMetrics, valueMetrics, type HistogramMetric, type ValueMetric } from './catalog'
 import { latencyBuckets, type LatencyHistogram } from './histogram'
 

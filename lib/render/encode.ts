@@ -1,5 +1,8 @@
+import { ownedBuffer } from '../bytes'
 import { sha256 } from '../digest'
-import { brotliCompressSync, brotliDecompressSync, constants, gzipSync } from 'node:zlib'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+
+export { ownedBuffer } from '../bytes'
 
 /** How the worker compresses a page it renders. */
 export interface CompressionSettings {
@@ -15,17 +18,6 @@ export interface EncodedBodies {
   br: Buffer | null
   gzip: Buffer | null
   etag: string
-}
-
-/**
- * A Buffer that owns its whole ArrayBuffer, so it can be transferred to another thread. Small Buffers made by
- * Buffer.from or zlib may be slices of a shared pool; transferring one would detach the pool under other users.
- */
-export function ownedBuffer (source: Buffer): Buffer {
-  if (source.byteOffset === 0 && source.buffer.byteLength === source.byteLength) return source
-  const copy = Buffer.allocUnsafeSlow(source.byteLength)
-  source.copy(copy)
-  return copy
 }
 
 export function etagOf (identity: Buffer): string {
@@ -47,9 +39,4 @@ export function encodeBodies (html: string, settings: CompressionSettings | null
   })
   const gzip = gzipSync(identity, { level: settings.gzipLevel })
   return { identity, br: ownedBuffer(br), gzip: ownedBuffer(gzip), etag }
-}
-
-/** Rebuilds identity bytes from the brotli body (a cold entry being promoted). */
-export function decodeBrotli (br: Buffer): Buffer {
-  return brotliDecompressSync(br)
 }

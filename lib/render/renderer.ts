@@ -9,14 +9,16 @@ import { etagOf } from './encode'
 import { PoolError, type CancelSource, type RenderPool } from './pool'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderSuccess } from './protocol'
 
-/** What happened to the renders asked of the pool. */
+/** What happened to the renders asked of the pool, by the names the metrics give them (metrics/snapshot.ts). */
 export interface RenderCounters {
-  started: number
+  /** Renders started in the pool. */
+  total: number
   succeeded: number
   /** Renders that threw, rejected, returned an invalid result, or got data that cannot be cloned. */
-  failed: number
-  timedOut: number
-  crashed: number
+  errors: number
+  timeouts: number
+  /** Renders lost with their worker (exit, out of memory). */
+  crashes: number
   /** Requests answered 503 (queue full or closing) without a render. */
   rejected: number
   /** Renders dropped from the queue because no client waited for them any more. */
@@ -24,7 +26,7 @@ export interface RenderCounters {
 }
 
 export function newRenderCounters (): RenderCounters {
-  return { started: 0, succeeded: 0, failed: 0, timedOut: 0, crashed: 0, rejected: 0, cancelled: 0 }
+  return { total: 0, succeeded: 0, errors: 0, timeouts: 0, crashes: 0, rejected: 0, cancelled: 0 }
 }
 
 export interface RenderLimits extends AdmissionLimits {
@@ -93,7 +95,7 @@ export class Renderer {
   async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined): Promise<RenderSuccess> {
     this.admit()
     const pool = this.#pool()
-    this.counters.started++
+    this.counters.total++
     // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
     const deadline = Date.now() + timeoutMs
     // Traced whole, so the span ends with the page or the coded error the request will get.
@@ -109,10 +111,10 @@ export class Renderer {
         return outcome
       }
       if (outcome.reason === 'expired') {
-        this.counters.timedOut++
+        this.counters.timeouts++
         throw new FST_SSR_RENDER_TIMEOUT()
       }
-      this.counters.failed++
+      this.counters.errors++
       throw renderError(outcome)
     })
   }
@@ -122,7 +124,7 @@ export class Renderer {
     if (!(error instanceof PoolError)) return error
     switch (error.kind) {
       case 'timeout':
-        this.counters.timedOut++
+        this.counters.timeouts++
         return new FST_SSR_RENDER_TIMEOUT()
       case 'aborted':
         // The reason given: FST_SSR_CLOSING at the close timeout, the caller's own when no client waits any more.
@@ -132,10 +134,10 @@ export class Renderer {
         return new FST_SSR_CLOSING()
       case 'unclonable':
         // Data the structured clone cannot carry never reached a worker: the route's mistake, not a crash.
-        this.counters.failed++
+        this.counters.errors++
         return new FST_SSR_INVALID_DATA({ cause: error.cause })
       default:
-        this.counters.crashed++
+        this.counters.crashes++
         return new FST_SSR_WORKER_CRASHED({ cause: error.cause })
     }
   }

@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 // The engine is free of Fastify: tests that need its counters or pool stats drive it directly, as built.
-import { SsrEngine } from '../../dist/engine.js'
+import { startEngine as start } from '../../dist/start.js'
 import { normalizeOptions } from '../../dist/options/index.js'
 import type { SsrOptions } from '../../dist/index.js'
 
@@ -22,7 +22,7 @@ export async function startEngine (t: Test, options: Partial<SsrOptions> & { bun
     onLog?.(line)
   }
   const logger = { error: record('error'), warn: record('warn'), info: record('info') }
-  const engine = await SsrEngine.start(normalizeOptions({ threads: 1, ...options }), logger, now)
+  const engine = await start(normalizeOptions({ threads: 1, ...options }), logger, now)
   // Piscina unrefs idle workers, and without a server nothing else holds the process open: keep it up, as a server
   // would, so a test can hear a worker die between tasks.
   const keepAlive = setInterval(() => {}, 60_000)

@@ -1,0 +1,68 @@
+import { uncachedCacheControl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
+import { isLoader, loadData } from './loader'
+import type { Page } from './page'
+import type { CancelSource } from './render/pool'
+import type { RenderCounters } from './render/renderer'
+
+/** What the engine needs of a renderer (render/renderer.ts); tests give it a fake one. */
+export interface PageRenderer {
+  readonly counters: RenderCounters
+  render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource): Promise<Page>
+  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource): Promise<Page<string>>
+  /** Throws what a render asked now would be refused with (FST_SSR_CLOSING, FST_SSR_QUEUE_FULL). */
+  admit (): void
+  beginClose (): void
+}
+
+/** A page made to be stored: with its render time, and how long it may be stored (null: not at all). */
+export type MadePage = Page & { renderedAt: number, ttl: number | null }
+
+/**
+ * How a page is made: its data loaded if a loader gives it (only now, within the render's deadline, and not at all
+ * when the queue would refuse the render), then rendered, then given the headers that tell caches downstream what
+ * they may do with it.
+ */
+export class PageMaker {
+  readonly #renderer: PageRenderer
+  readonly #policy: StorePolicy
+  readonly #now: () => number
+  readonly #compress: boolean
+
+  /** `now` is the cache's clock (render times, Age); `compress`: pages to store get br and gzip bodies. */
+  constructor (renderer: PageRenderer, policy: StorePolicy, now: () => number, compress: boolean) {
+    this.#renderer = renderer
+    this.#policy = policy
+    this.#now = now
+    this.#compress = compress
+  }
+
+  /** A page to store (a miss, a refresh): bytes, compressed bodies, its TTL and the caching headers of `vary`. */
+  async forStore (url: string, data: unknown, request: unknown, timeoutMs: number, vary: PageVary, cancel: CancelSource): Promise<MadePage> {
+    const start = Date.now()
+    const value = await this.#data(data, request, timeoutMs)
+    const page = await this.#renderer.render(url, value, remaining(start, timeoutMs), this.#compress, cancel)
+    const renderedAt = this.#now()
+    const { headers, ttl } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, vary, this.#policy)
+    return { ...page, headers, renderedAt, ttl }
+  }
+
+  /** A page sent once and never stored (the cache off): the HTML as the render returned it, `private, no-store`. */
+  async once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined): Promise<Page<string>> {
+    const start = Date.now()
+    const value = await this.#data(data, request, timeoutMs)
+    const page = await this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel)
+    if (page.headers['cache-control'] !== undefined) return page
+    return { ...page, headers: { ...page.headers, 'cache-control': uncachedCacheControl } }
+  }
+
+  async #data (data: unknown, request: unknown, timeoutMs: number): Promise<unknown> {
+    if (!isLoader(data)) return data
+    this.#renderer.admit()
+    return await loadData(data, request, timeoutMs)
+  }
+}
+
+/** What is left of a deadline that began at `start`; at least 1 ms, so the render is asked and answers the timeout. */
+function remaining (start: number, timeoutMs: number): number {
+  return Math.max(1, timeoutMs - (Date.now() - start))
+}
