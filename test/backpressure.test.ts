@@ -49,7 +49,7 @@ test('a full queue refuses new renders at once, and never a cache hit or a rende
   t.equal((await held).status, 200)
   for (const page of await Promise.all(queued)) t.equal(page.status, 200, 'what was admitted completes')
   t.equal((await engine.serve('/e')).status, 200, 'admitted again once the queue drained')
-  t.equal(engine.counters.rejected, 1)
+  t.equal(engine.snapshot().renders.rejected, 1)
 })
 
 test('Retry-After follows the measured queue wait', async (t) => {

@@ -19,7 +19,7 @@ for (const [path, { what, options }] of Object.entries(faults)) {
     t.equal(error.code, 'FST_SSR_WORKER_CRASHED')
     t.equal(error.statusCode, 500)
     t.equal(engine.poolStats().workerRestarts, 1)
-    t.equal(engine.counters.crashed, 1)
+    t.equal(engine.snapshot().renders.crashes, 1)
     const next = await engine.serve('/next')
     t.equal(next.bodies.identity.toString(), '<main>ok /next</main>')
     t.equal(engine.poolStats().workerRestarts, 1, 'one restart, no more')

@@ -90,7 +90,7 @@ test('cache.statusTtl stores 404s for their own TTL, then they expire', async (t
   t.equal(again.headers['cache-control'], 'public, max-age=0, must-revalidate')
   time.advance(11)
   t.equal((await engine.serve('/missing/x')).cache, 'MISS', 'and expired after its 10 s')
-  t.equal(engine.counters.started, 2)
+  t.equal(engine.snapshot().renders.total, 2)
 })
 
 test('tracking parameters share one entry and never reach the render; ignoreQuery: [] turns that off', async (t) => {

@@ -25,7 +25,7 @@ test('a worker is replaced after maxRendersPerWorker renders: its counter starts
   await until(() => engine.poolStats().workerRestarts, 3)
   t.equal(engine.poolStats().workerRestarts, 3, 'three workers rendered their share and went')
   t.equal(engine.snapshot().renders.workerRestarts, 3)
-  t.equal(engine.counters.succeeded, 10, 'and no render failed')
+  t.equal(engine.snapshot().renders.succeeded, 10, 'and no render failed')
 })
 
 test('while a worker renders its last page, the warm spare serves the next request: nobody waits for a replacement', async (t) => {
@@ -41,7 +41,7 @@ test('while a worker renders its last page, the warm spare serves the next reque
   gate.release('/hold/last')
   t.equal(text(await last), '<main>/hold/last</main>', 'the retiring worker finished its render')
   await until(() => engine.poolStats().workerRestarts, 2)
-  t.equal(engine.counters.succeeded, 2)
+  t.equal(engine.snapshot().renders.succeeded, 2)
 })
 
 test('data that cannot be cloned never reaches a worker: no worker spends a render on it, and recycling goes on', async (t) => {

@@ -34,7 +34,7 @@ test('within staleWhileRevalidate an expired page is served at once, and one bac
   const stale = await Promise.all(Array.from({ length: 20 }, async () => await engine.serve('/page')))
   t.ok(stale.every((page) => page.cache === 'STALE' && text(page) === text(first)), '20 requests get the old page at once')
   t.equal(engine.counters.refreshes, 1, 'one refresh for the 20')
-  t.equal(engine.counters.started, 2)
+  t.equal(engine.snapshot().renders.total, 2)
   // The refresh's reply needs a message from the worker, which cannot arrive before this line: it is still in flight.
   // Past every window nothing can be served, so the next request joins the refresh instead of rendering again.
   time.advance(30)
@@ -42,7 +42,7 @@ test('within staleWhileRevalidate an expired page is served at once, and one bac
   t.equal(joined.cache, 'MISS')
   t.match(text(joined), 'renders=2 ')
   t.equal(engine.counters.coalesced, 1, 'the miss joined the refresh')
-  t.equal(engine.counters.started, 2, 'no third render')
+  t.equal(engine.snapshot().renders.total, 2, 'no third render')
   const hit = await engine.serve('/page')
   t.equal(hit.cache, 'HIT-HOT', 'the refreshed page was stored, with a new TTL')
   t.equal(text(hit), text(joined))
@@ -81,7 +81,7 @@ test('a refresh that answers 503 is a failure and keeps the stale page; one that
   t.equal((await engine.serve('/status')).cache, 'STALE', 'still served')
   t.equal((await engine.serve('/gone')).cache, 'STALE')
   // Nothing announces the 404 refresh's end: wait for its effect.
-  while (engine.counters.refreshes < 3 || engine.counters.succeeded < 5 || (engine.snapshot().cache?.entries.hot ?? 0) > 1) {
+  while (engine.counters.refreshes < 3 || engine.snapshot().renders.succeeded < 5 || (engine.snapshot().cache?.entries.hot ?? 0) > 1) {
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const gone = await engine.serve('/gone')
@@ -179,7 +179,7 @@ test('an invalidation during the render withdraws the page in reserve: the failu
   const failing = engine.serve('/flaky')
   t.equal(engine.invalidate('/flaky'), true)
   t.equal((await rejection(t, failing)).code, 'FST_SSR_RENDER_FAILED')
-  t.equal(engine.counters.staleOnError, 0)
+  t.equal(engine.counters.stale.error, 0)
   await engine.serve('/other')
   time.advance(11)
   engine.invalidatePrefix('/oth')

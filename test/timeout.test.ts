@@ -25,7 +25,7 @@ for (const [path, what] of Object.entries(hangs)) {
     const page = await queued
     t.equal(page.bodies.identity.toString(), '<main>ok /after</main>')
     t.equal(engine.poolStats().workerRestarts, 1, 'the stuck worker was terminated and replaced')
-    t.equal(engine.counters.timedOut, 1)
+    t.equal(engine.snapshot().renders.timeouts, 1)
     t.equal((await engine.serve('/next')).status, 200)
   })
 }
@@ -75,7 +75,7 @@ test('the queue wait counts toward the deadline: a render that waited past it ne
   const log = JSON.parse((await engine.serve('/log', undefined, { cache: false })).bodies.identity.toString()) as string[]
   t.same(log, ['/hold/first'], '/late was never rendered')
   t.equal(engine.poolStats().workerRestarts, 0, 'dropping a queued render costs no worker')
-  t.equal(engine.counters.timedOut, 1)
+  t.equal(engine.snapshot().renders.timeouts, 1)
 })
 
 test('a task that reaches its worker after its deadline is not rendered', async (t) => {
