@@ -1,5 +1,5 @@
 import { uncachedCacheControl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
-import { isLoader, loadData } from './loader'
+import { isLoader, loadData, type DataLoader } from './loader'
 import type { Page } from './page'
 import type { CancelSource } from './render/pool'
 import type { RenderCounters } from './render/renderer'
@@ -7,8 +7,9 @@ import type { RenderCounters } from './render/renderer'
 /** What the engine needs of a renderer (render/renderer.ts); tests give it a fake one. */
 export interface PageRenderer {
   readonly counters: RenderCounters
-  render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource): Promise<Page>
-  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource): Promise<Page<string>>
+  /** `admitted`: admit() let it in before its data was loaded, and a close since must not refuse it. */
+  render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource, admitted?: boolean): Promise<Page>
+  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted?: boolean): Promise<Page<string>>
   /** Throws what a render asked now would be refused with (FST_SSR_CLOSING, FST_SSR_QUEUE_FULL). */
   admit (): void
   beginClose (): void
@@ -39,8 +40,10 @@ export class PageMaker {
   /** A page to store (a miss, a refresh): bytes, compressed bodies, its TTL and the caching headers of `vary`. */
   async forStore (url: string, data: unknown, request: unknown, timeoutMs: number, vary: PageVary, cancel: CancelSource): Promise<MadePage> {
     const start = Date.now()
-    const value = await this.#data(data, request, timeoutMs)
-    const page = await this.#renderer.render(url, value, remaining(start, timeoutMs), this.#compress, cancel)
+    // Data at hand goes to the renderer within this call: a render asked before a close begins is admitted.
+    const loader = isLoader(data)
+    const value = loader ? await this.#load(data, request, timeoutMs) : data
+    const page = await this.#renderer.render(url, value, remaining(start, timeoutMs), this.#compress, cancel, loader)
     const renderedAt = this.#now()
     const { headers, ttl } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, vary, this.#policy)
     return { ...page, headers, renderedAt, ttl }
@@ -49,14 +52,14 @@ export class PageMaker {
   /** A page sent once and never stored (the cache off): the HTML as the render returned it, `private, no-store`. */
   async once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined): Promise<Page<string>> {
     const start = Date.now()
-    const value = await this.#data(data, request, timeoutMs)
-    const page = await this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel)
+    const loader = isLoader(data)
+    const value = loader ? await this.#load(data, request, timeoutMs) : data
+    const page = await this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel, loader)
     if (page.headers['cache-control'] !== undefined) return page
     return { ...page, headers: { ...page.headers, 'cache-control': uncachedCacheControl } }
   }
 
-  async #data (data: unknown, request: unknown, timeoutMs: number): Promise<unknown> {
-    if (!isLoader(data)) return data
+  async #load (data: DataLoader, request: unknown, timeoutMs: number): Promise<unknown> {
     this.#renderer.admit()
     return await loadData(data, request, timeoutMs)
   }

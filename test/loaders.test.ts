@@ -98,3 +98,15 @@ test('a per-call vary with a bad name is FST_SSR_INVALID_OPTION, before anything
   t.match(error.message, /"vary": expected header names/)
   t.equal(app.ssr.metrics().renders.total, 0)
 })
+
+test('a loader page whose data was loading when the close began still renders: it was admitted before', async (t) => {
+  const { engine } = await startEngine(t, { bundle: counter })
+  let release!: () => void
+  const loading = new Promise<void>((resolve) => { release = resolve })
+  const page = engine.serve('/closing', async () => { await loading; return { late: true } })
+  const closing = engine.close()
+  t.equal((await rejection(t, engine.serve('/new', () => ({})))).code, 'FST_SSR_CLOSING', 'a new one is refused')
+  release()
+  t.match(String((await page).bodies.identity), 'data={"late":true}')
+  await closing
+})

@@ -60,16 +60,16 @@ export class Renderer {
    * with a coded error: FST_SSR_QUEUE_FULL, FST_SSR_CLOSING, FST_SSR_RENDER_TIMEOUT, FST_SSR_RENDER_FAILED,
    * FST_SSR_INVALID_RESULT, FST_SSR_INVALID_DATA, FST_SSR_WORKER_CRASHED; or with the cancel signal's reason.
    */
-  async render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource): Promise<Page> {
-    const { status, headers, body, br, gzip, etag } = await this.#run(url, data, timeoutMs, compress ? BodyForm.compressed : BodyForm.bytes, cancel)
+  async render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource, admitted = false): Promise<Page> {
+    const { status, headers, body, br, gzip, etag } = await this.#run(url, data, timeoutMs, compress ? BodyForm.compressed : BodyForm.bytes, cancel, admitted)
     // Byte forms always answer bytes and a tag; the fallbacks only keep the types honest.
     const identity = typeof body === 'string' ? Buffer.from(body) : adopt(body)
     return { status, headers, bodies: { identity, br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: etag ?? etagOf(identity) }
   }
 
   /** Renders a page sent once and never stored: the HTML stays the string the render returned. Rejects as render(). */
-  async renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource): Promise<Page<string>> {
-    const { status, headers, body } = await this.#run(url, data, timeoutMs, BodyForm.text, cancel)
+  async renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted = false): Promise<Page<string>> {
+    const { status, headers, body } = await this.#run(url, data, timeoutMs, BodyForm.text, cancel, admitted)
     const identity = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
     return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
   }
@@ -92,8 +92,9 @@ export class Renderer {
     }
   }
 
-  async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined): Promise<RenderSuccess> {
-    this.admit()
+  /** `admitted`: admit() let it in before its data was loaded; a close that began since does not refuse it. */
+  async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined, admitted: boolean): Promise<RenderSuccess> {
+    if (!admitted || !this.#closing) this.admit()
     const pool = this.#pool()
     this.counters.total++
     // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
