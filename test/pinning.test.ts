@@ -43,3 +43,10 @@ test('without pinThreads nothing is pinned', async (t) => {
   t.same(singleCpuThreads(), before)
   t.notOk(lines.some((line) => /pinned/.test(line.message)))
 })
+
+test('workers start with the process\'s Node flags, less preloads and loaders', async (t) => {
+  const { workerExecArgv } = await import('../dist/render/slot.js')
+  t.same(workerExecArgv(['--import=tsx', '--enable-source-maps', '--require', 'dd-trace/init', '-r', 'x', '--cpu-prof', '--loader=./l.mjs', '--max-old-space-size=100']),
+    ['--enable-source-maps', '--cpu-prof', '--max-old-space-size=100'])
+  t.same(workerExecArgv([]), [])
+})

@@ -15,6 +15,29 @@ const workerFile = join(__dirname, 'worker.js')
 export const STARTED = 0
 export const SKIP = 1
 
+/**
+ * The Node flags a worker starts with: the process's own, less preloads and module loaders (`--import`, `--require`,
+ * `--loader`). A worker runs only the plugin's worker and the bundle; the application's loaders (a TypeScript hook,
+ * an APM agent) have nothing to do there, and each would be loaded again in every worker: seconds of CPU per worker
+ * under a test runner's hooks. Flags such as --cpu-prof or --enable-source-maps still apply.
+ */
+export function workerExecArgv (argv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    const name = flag.split('=')[0]
+    if (!preloadFlags.has(name)) {
+      kept.push(flag)
+      continue
+    }
+    // `--import x` (a separate value) drops the value too; `--import=x` is one item.
+    if (!flag.includes('=')) i++
+  }
+  return kept
+}
+
+const preloadFlags = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])
+
 /** A task the pool accepted, until it settles. */
 export interface Job {
   readonly task: RenderTask
@@ -67,6 +90,7 @@ export class WorkerSlot {
     this.worker = new Worker(workerFile, {
       workerData: { ...workerData, pinCpu: cpu, port: port2, control },
       transferList: [port2],
+      execArgv: workerExecArgv(),
       ...(maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } })
     })
     this.threadId = this.worker.threadId
