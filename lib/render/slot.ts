@@ -19,24 +19,45 @@ export const SKIP = 1
  * The Node flags a worker starts with: the process's own, less preloads and module loaders (`--import`, `--require`,
  * `--loader`). A worker runs only the plugin's worker and the bundle; the application's loaders (a TypeScript hook,
  * an APM agent) have nothing to do there, and each would be loaded again in every worker: seconds of CPU per worker
- * under a test runner's hooks. Flags such as --cpu-prof or --enable-source-maps still apply.
+ * under a test runner's hooks. Flags such as --cpu-prof or --enable-source-maps still apply. Undefined (inherit all)
+ * when there is nothing to leave out.
  */
-export function workerExecArgv (argv: readonly string[] = process.execArgv): string[] {
+export function workerExecArgv (argv: readonly string[] = process.execArgv): string[] | undefined {
   const kept: string[] = []
+  let dropped = false
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
-    const name = flag.split('=')[0]
-    if (!preloadFlags.has(name)) {
+    if (!preloadFlags.has(flag.split('=')[0])) {
       kept.push(flag)
       continue
     }
+    dropped = true
     // `--import x` (a separate value) drops the value too; `--import=x` is one item.
     if (!flag.includes('=')) i++
   }
-  return kept
+  return dropped ? kept : undefined
 }
 
 const preloadFlags = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])
+
+/**
+ * Flags a worker accepts when they are given to it explicitly: Node refuses process-wide ones (--expose-gc, …) there,
+ * though it lets a worker inherit them. Tried when the full list is refused.
+ */
+const workerSafeFlag = /^--(cpu-prof|heap-prof|enable-source-maps|trace-warnings|no-warnings|trace-uncaught|trace-exit)/
+
+function startWorker (options: ConstructorParameters<typeof Worker>[1]): Worker {
+  const execArgv = workerExecArgv()
+  if (execArgv === undefined) return new Worker(workerFile, options)
+  for (const candidate of [execArgv, execArgv.filter((flag) => workerSafeFlag.test(flag)), []]) {
+    try {
+      return new Worker(workerFile, { ...options, execArgv: candidate })
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error
+    }
+  }
+  return new Worker(workerFile, { ...options, execArgv: [] })
+}
 
 /** A task the pool accepted, until it settles. */
 export interface Job {
@@ -87,10 +108,9 @@ export class WorkerSlot {
   constructor (workerData: WorkerData, maxHeapMb: number | null, cpu: number | null, handlers: SlotHandlers) {
     const { port1, port2 } = new MessageChannel()
     const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)
-    this.worker = new Worker(workerFile, {
+    this.worker = startWorker({
       workerData: { ...workerData, pinCpu: cpu, port: port2, control },
       transferList: [port2],
-      execArgv: workerExecArgv(),
       ...(maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } })
     })
     this.threadId = this.worker.threadId
