@@ -43,3 +43,12 @@ export function pinCurrentThread (cpu: number): string | null {
   }
   return null
 }
+
+/** Of `cpus`, the one with the fewest of `taken` (CPUs workers are pinned to already), the lowest first. */
+export function leastLoadedCpu (cpus: readonly number[], taken: Iterable<number | null>): number {
+  const load = new Map(cpus.map((cpu) => [cpu, 0]))
+  for (const cpu of taken) if (cpu !== null) load.set(cpu, (load.get(cpu) ?? 0) + 1)
+  let best = cpus[0]
+  for (const cpu of cpus) if ((load.get(cpu) ?? 0) < (load.get(best) ?? 0)) best = cpu
+  return best
+}

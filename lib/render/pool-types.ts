@@ -1,0 +1,65 @@
+import type { WorkerData } from './protocol'
+
+/** The pool's vocabulary: how it is configured, what it reports, and how a task fails (PoolError). */
+
+export interface PoolOptions {
+  threads: number
+  maxHeapMb: number | null
+  /** Renders after which a worker is replaced; null never replaces a working one. */
+  maxRendersPerWorker: number | null
+  /** Pin each worker to a CPU of its own (Linux; see pinning.ts). */
+  pinThreads?: boolean
+  workerData: WorkerData
+}
+
+/** Timing of one render that reached a worker: queue wait and time in the worker, in milliseconds. */
+export interface RenderTiming {
+  queueWaitMs: number
+  renderMs: number
+}
+
+/** Why a worker is being replaced: its render passed its deadline, it died, it rendered its share, or it was stopped. */
+export type ReplaceReason = 'deadline' | 'crash' | 'recycled' | 'stopped'
+
+export interface PoolEvents {
+  /** A worker died while holding no render (a bundle's timer threw after its render returned); it is replaced. */
+  workerError (error: unknown): void
+  /** A worker was stopped or lost and a new one is starting in its place. */
+  workerReplaced? (reason: ReplaceReason, threadId: number): void
+  timing? (timing: RenderTiming): void
+  /** A worker asked to pin itself has started: on which CPU, or why it runs unpinned. */
+  pinned? (threadId: number, result: { cpu: number } | { failed: string }): void
+}
+
+export interface PoolStats {
+  /** Worker threads, starting ones included (with recycling, one more than `threads`: the warm spare). */
+  threads: number
+  busyThreads: number
+  /** Renders waiting for a thread. */
+  queueSize: number
+  /** Share of the threads' time spent on renders since the pool started, 0 to 1. */
+  utilization: number
+  completed: number
+  workerRestarts: number
+}
+
+/**
+ * Why a task ended without an outcome. timeout: its deadline passed (before it started: dropped; running: its
+ * worker was stopped). aborted: `abort()`, or its cancel signal before it started. crashed: its worker died.
+ * closed: the pool was destroyed. unclonable: its data cannot be posted to a worker.
+ */
+export type PoolFailure = 'timeout' | 'aborted' | 'crashed' | 'closed' | 'unclonable'
+
+export class PoolError extends Error {
+  constructor (readonly kind: PoolFailure, cause: unknown) {
+    super(`render task ${kind}`, { cause })
+  }
+}
+
+/**
+ * Where a task's cancel signal comes from, read only if the task has to wait (an AbortController, or call options
+ * whose `signal` getter makes one on demand).
+ */
+export interface CancelSource {
+  readonly signal?: AbortSignal
+}
