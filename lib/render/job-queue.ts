@@ -1,4 +1,4 @@
-import type { Job } from './job'
+import type { Job } from './slot'
 
 /**
  * The renders waiting for a worker, oldest first. An array read from a moving head rather than shifted: taking the

@@ -1,28 +1,9 @@
 import { performance } from 'node:perf_hooks'
-import type { Wait } from '../tracing'
 import type { CancelSource } from './pool-types'
-import type { RenderOutcome, RenderTask } from './protocol'
-import type { WorkerSlot } from './slot'
+import type { RenderTask } from './protocol'
+import type { Job } from './slot'
 
-/** One render task as the pool tracks it, from run() until it settles: where it is, how it ends, who waits. */
-export interface Job {
-  readonly task: RenderTask
-  readonly resolve: (outcome: RenderOutcome) => void
-  readonly reject: (error: Error) => void
-  readonly submittedAt: number
-  timer: NodeJS.Timeout | undefined
-  /** Where a cancel signal comes from; read only if the job has to wait. */
-  readonly cancelSource: { readonly signal?: AbortSignal } | undefined
-  cancel: AbortSignal | undefined
-  onCancel: (() => void) | undefined
-  slot: WorkerSlot | null
-  /** In the pool's queue, waiting for a worker. */
-  queued: boolean
-  settled: boolean
-  /** Its wait on the queue channel, while queued and traced (see tracing.ts). */
-  wait: Wait | null
-}
-
+/** The record of a task handed to run() (Job is declared in slot.ts, beside the worker that holds it). */
 export function newJob (task: RenderTask, resolve: Job['resolve'], reject: Job['reject'], cancel: CancelSource | undefined): Job {
   return {
     task,

@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks'
 import { beginWait } from '../tracing'
 import { FirstReady } from './first-ready'
-import { endWait, listenForCancel, newJob, settleJob, type Job } from './job'
+import { endWait, listenForCancel, newJob, settleJob } from './job'
 import { JobQueue } from './job-queue'
 import { allowedCpus, leastLoadedCpu } from './pinning'
 import { PoolError, type CancelSource, type PoolEvents, type PoolOptions, type PoolStats, type ReplaceReason } from './pool-types'
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply } from './protocol'
 import { PoolMeter } from './pool-meter'
 import { Seats } from './seats'
-import { WorkerSlot, type SlotHandlers } from './slot'
+import { WorkerSlot, type Job, type SlotHandlers } from './slot'
 
 /**
  * The worker threads that render, and the only code that talks to them; failures leave as PoolError, for the

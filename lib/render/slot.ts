@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
-import type { Job } from './job'
-import type { RenderTask, WorkerData } from './protocol'
+import type { Wait } from '../tracing'
+import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
 
 /**
  * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and two shared
@@ -60,6 +60,25 @@ function startWorker (options: ConstructorParameters<typeof Worker>[1]): Worker 
 }
 
 /** A task the pool accepted, until it settles. */
+/** One render task as the pool tracks it, from run() until it settles: where it is, how it ends, who waits. */
+export interface Job {
+  readonly task: RenderTask
+  readonly resolve: (outcome: RenderOutcome) => void
+  readonly reject: (error: Error) => void
+  readonly submittedAt: number
+  timer: NodeJS.Timeout | undefined
+  /** Where a cancel signal comes from; read only if the job has to wait. */
+  readonly cancelSource: { readonly signal?: AbortSignal } | undefined
+  cancel: AbortSignal | undefined
+  onCancel: (() => void) | undefined
+  slot: WorkerSlot | null
+  /** In the pool's queue, waiting for a worker. */
+  queued: boolean
+  settled: boolean
+  /** Its wait on the queue channel, while queued and traced (see tracing.ts). */
+  wait: Wait | null
+}
+
 export interface SlotHandlers {
   message (slot: WorkerSlot, message: unknown): void
   /** The worker exited without being stopped by the pool. */
