@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { test } from 'tap'
 import Fastify from 'fastify'
@@ -132,4 +132,20 @@ test('worker start-up has its own bound, not the render deadline: a bundle slowe
   await app.register(ssrPlugin, { bundle: bundle('load-slow.js'), threads: 1, renderTimeout: 20 })
   t.teardown(() => app.close())
   t.equal((await app.ssr.render('/x', undefined, { renderTimeout: 60_000 })).html, '<main>slow to load /x</main>')
+})
+
+test('a bundle that never finishes loading: ready() rejects with FST_SSR_BUNDLE_LOAD at startTimeout, and its worker is stopped', async (t) => {
+  const threads = (): number => readdirSync('/proc/self/task').length
+  const before = threads()
+  const app = Fastify()
+  app.register(ssrPlugin, { bundle: bundle('load-hangs.js'), threads: 1, startTimeout: 300 })
+  app.get('/', (request, reply) => reply.ssr('/'))
+  const started = Date.now()
+  const error = await app.ready().then(() => null, (err: Error & { code?: string }) => err)
+  t.equal(error?.code, 'FST_SSR_BUNDLE_LOAD')
+  t.match(error?.message, /the worker could not start \(no worker loaded the bundle within 300 ms\)/, 'says it timed out and after how long')
+  t.ok(Date.now() - started >= 300, 'not before the timeout')
+  // The looping worker was terminated before ready() rejected: no thread of it is left spinning.
+  t.ok(threads() <= before, `no thread left behind (${before} before, ${threads()} after)`)
+  await app.close()
 })
