@@ -67,7 +67,7 @@ const uncacheable = [
   ['Cache-Control: no-store', { headers: { 'cache-control': 'no-store' } }],
   ['a 404 without statusTtl', { status: 404 }],
   ['a redirect', { status: 302, headers: { location: '/elsewhere' } }],
-  ['a 503 page', { status: 503 }]
+  ['status 503', { status: 503 }]
 ] as const
 
 for (const [what, answer] of uncacheable) {
