@@ -152,6 +152,10 @@ export class SsrEngine {
     try {
       page = await this.#flights.join(flight, call.signal)
     } catch (error) {
+      // This call joined a render whose last waiter had just left (in the same turn, before the drop settled): the
+      // render was dropped for want of clients, yet this one still waits, so it gets a render of its own. Bounded:
+      // its own flight is dropped only if it leaves too, and then it no longer waits.
+      if (dropped(flight, error) && call.signal?.aborted !== true) return await this.fill(miss, data, call)
       const stale = this.#standIn(reserve, flight, call.signal)
       if (stale !== undefined) return stale
       throw error
@@ -295,4 +299,9 @@ export class SsrEngine {
       this.#running.delete(promise)
     }
   }
+}
+
+/** Whether a flight failed because it was cancelled when its last waiter left (its controller's own reason). */
+function dropped (flight: Flight<unknown>, error: unknown): boolean {
+  return flight.controller.signal.aborted && error === flight.controller.signal.reason
 }

@@ -86,8 +86,8 @@ export class Flights<P> {
 
   #leave (flight: Flight<P>): void {
     // Only a render still queued is dropped (see pool.ts); one already running finishes and is stored, and a request
-    // arriving meanwhile joins it. A dropped flight settles within the same turn of the event loop, so a later
-    // request never joins it.
+    // arriving meanwhile joins it. A dropped flight settles within the same turn of the event loop; a request that
+    // joins it before then (in that turn) renders anew (see SsrEngine.fill).
     if (--flight.waiters === 0) flight.controller.abort(new Error('no client waits for this render'))
   }
 }
