@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { Flights, type Flight } from './cache/flights'
+import { dropped, Flights, type Flight } from './cache/flights'
 import { servableOnError } from './cache/freshness'
 import { customKey, keyOf, normalizeUrl, withVersion } from './cache/key'
 import { Purges } from './cache/purge'
@@ -152,9 +152,7 @@ export class SsrEngine {
     try {
       page = await this.#flights.join(flight, call.signal)
     } catch (error) {
-      // This call joined a render whose last waiter had just left (in the same turn, before the drop settled): the
-      // render was dropped for want of clients, yet this one still waits, so it gets a render of its own. Bounded:
-      // its own flight is dropped only if it leaves too, and then it no longer waits.
+      // It joined a render dropped as its last waiter left (in the same turn): it still waits, so it renders anew.
       if (dropped(flight, error) && call.signal?.aborted !== true) return await this.fill(miss, data, call)
       const stale = this.#standIn(reserve, flight, call.signal)
       if (stale !== undefined) return stale
@@ -299,9 +297,4 @@ export class SsrEngine {
       this.#running.delete(promise)
     }
   }
-}
-
-/** Whether a flight failed because it was cancelled when its last waiter left (its controller's own reason). */
-function dropped (flight: Flight<unknown>, error: unknown): boolean {
-  return flight.controller.signal.aborted && error === flight.controller.signal.reason
 }

@@ -91,3 +91,11 @@ export class Flights<P> {
     if (--flight.waiters === 0) flight.controller.abort(new Error('no client waits for this render'))
   }
 }
+
+/**
+ * Whether a flight failed because it was dropped when its last waiter left (its controller's own reason). A caller
+ * that joined it in that same turn still waits, and renders anew; its own flight is dropped only if it leaves too.
+ */
+export function dropped (flight: Flight<unknown>, error: unknown): boolean {
+  return flight.controller.signal.aborted && error === flight.controller.signal.reason
+}
