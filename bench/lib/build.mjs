@@ -38,7 +38,7 @@ export async function prepareBuild () {
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning'
   })
-  const { normalizeOptions } = require(join(root, 'dist', 'options.js'))
+  const { normalizeOptions } = require(join(root, 'dist', 'options', 'index.js'))
   const { encodeBodies } = require(join(root, 'dist', 'render', 'encode.js'))
   const compression = normalizeOptions({ bundle }).compression
   const rendered = await renderReferences(reactDist)
