@@ -4,7 +4,8 @@ import { servableOnError } from './cache/freshness'
 import { customKey, keyOf, normalizeUrl, withVersion } from './cache/key'
 import { Purges } from './cache/purge'
 import type { PageVary, StorePolicy } from './cache/policy'
-import { SharedTier } from './cache/shared/shared-tier'
+import { openSharedTier } from './cache/shared/open'
+import type { SharedTier } from './cache/shared/shared-tier'
 import { storeRendered, TieredCache, type Found } from './cache/tiers'
 import { ageOf, servedFrom } from './cache/entry'
 import { mergeVary, varyHeader, variesByCookie, varyKeyPart, type RequestHeaders, type VaryName } from './cache/vary'
@@ -75,7 +76,7 @@ export class SsrEngine {
     // Other instances' invalidations reach the local tiers through the same paths as this instance's own.
     this.shared = options.cache?.shared == null
       ? null
-      : new SharedTier(options.cache.shared, {
+      : openSharedTier(options.cache.shared, {
         dropKey: (rest) => purges.dropKey(withVersion(this.version, rest)),
         dropPrefix: (prefix) => purges.dropPrefix(prefix),
         dropAll: () => purges.dropAll()

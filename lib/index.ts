@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import fp from 'fastify-plugin'
 import type { BundleInfo, SsrEngine } from './engine'
 import { startEngine } from './start'
-import type { SharedInvalidationEvent } from './cache/shared/shared-tier'
+import type { SharedInvalidationEvent } from './cache/shared/invalidations'
 import * as errors from './errors'
 import { normalizeOptions, type SsrOptions } from './options'
 import { ConnectionDrain } from './http/drain'
@@ -14,7 +14,7 @@ import { callFrom, replySsr, type SsrRenderOptions } from './http/reply'
 import type { PageHeaders } from './page'
 
 export type { SsrOptions, SsrCacheOptions, SsrSharedCacheOptions, SsrCompressionOptions, SsrMetricsOptions, SsrPurgeOptions, SsrAuth } from './options'
-export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/shared-tier'
+export type { SharedInvalidationEvent as SsrSharedInvalidation } from './cache/shared/invalidations'
 /** What `fastify.ssr.metrics()` returns. */
 export type SsrMetrics = ReturnType<SsrEngine['snapshot']>
 /** The bundle serving, as `fastify.ssr.reload()` resolves it: path, content hash, load time (ISO 8601). */

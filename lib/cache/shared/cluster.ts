@@ -1,22 +1,8 @@
 import type { Redis } from 'ioredis'
+import { RenderedWaiters, type BusHandlers, type RenderedWait, type SharedBus } from './bus'
 import type { FailureLog } from './failures'
 import type { DeploymentNames } from './names'
-import type { Epoch, InvalidationOp } from './store'
-
-export interface BusHandlers {
-  /** An invalidation published by any instance, this one included, once Redis has executed it. */
-  invalidation (op: InvalidationOp, epoch: Epoch, origin: string): void
-  /** Subscribed, at start or after a reconnect: messages published while away were missed. */
-  subscribed (): void
-  /** The subscription is gone (connection closed); messages from now on are missed until `subscribed`. */
-  lost (): void
-}
-
-/** Resolves when the page is rendered elsewhere (or its lock released), or when cancelled. */
-export interface RenderedWait {
-  promise: Promise<void>
-  cancel (): void
-}
+import type { InvalidationOp } from './store'
 
 function parseOp (value: unknown): InvalidationOp | null {
   if (value === null || typeof value !== 'object') return null
@@ -28,57 +14,46 @@ function parseOp (value: unknown): InvalidationOp | null {
 }
 
 /**
- * The cluster's message bus, on the subscriber connection: invalidations every instance applies to its local tiers,
- * and "rendered" notices that wake the instances waiting for a page another one holds the render lock of.
+ * The cluster's message bus on Redis pub/sub, on the subscriber connection (see bus.ts for what it carries).
  */
-export class ClusterBus {
+export class ClusterBus implements SharedBus {
   readonly #subscriber: Redis
   readonly #names: DeploymentNames
-  readonly #handlers: BusHandlers
   readonly #failures: FailureLog
-  readonly #waiting = new Map<string, Set<() => void>>()
+  readonly #waiters = new RenderedWaiters()
+  #handlers: BusHandlers | null = null
   #subscribed = false
   #closed = false
 
-  constructor (subscriber: Redis, names: DeploymentNames, handlers: BusHandlers, failures: FailureLog) {
+  constructor (subscriber: Redis, names: DeploymentNames, failures: FailureLog) {
     this.#subscriber = subscriber
     this.#names = names
-    this.#handlers = handlers
     this.#failures = failures
-    subscriber.on('ready', () => { this.#subscribe().catch(() => {}) })
-    subscriber.on('close', () => this.#lose())
-    subscriber.on('error', (error: unknown) => failures.connectionError(error))
-    subscriber.on('message', (channel: string, message: string) => this.#receive(channel, message))
   }
 
   get subscribed (): boolean {
     return this.#subscribed
   }
 
-  connect (): void {
+  open (handlers: BusHandlers): void {
+    if (this.#handlers !== null || this.#closed) return
+    this.#handlers = handlers
+    const subscriber = this.#subscriber
+    subscriber.on('ready', () => { this.#subscribe().catch(() => {}) })
+    subscriber.on('close', () => this.#lose())
+    subscriber.on('error', (error: unknown) => this.#failures.connectionError(error))
+    subscriber.on('message', (channel: string, message: string) => this.#receive(channel, message))
     // A failed first attempt is retried by the client's retry strategy; its error arrives as an 'error' event.
-    if (this.#subscriber.status === 'wait') this.#subscriber.connect().catch(() => {})
+    if (subscriber.status === 'wait') subscriber.connect().catch(() => {})
   }
 
-  /** Registers for the "rendered" notice of `page`; register before looking the page up, so no notice is missed. */
   waitRendered (page: string): RenderedWait {
-    let wake = (): void => {}
-    const promise = new Promise<void>((resolve) => { wake = resolve })
-    const waiters = this.#waiting.get(page) ?? new Set()
-    waiters.add(wake)
-    this.#waiting.set(page, waiters)
-    const cancel = (): void => {
-      waiters.delete(wake)
-      if (waiters.size === 0 && this.#waiting.get(page) === waiters) this.#waiting.delete(page)
-      wake()
-    }
-    return { promise, cancel }
+    return this.#waiters.add(page)
   }
 
   async close (): Promise<void> {
     this.#closed = true
-    for (const waiters of this.#waiting.values()) for (const wake of waiters) wake()
-    this.#waiting.clear()
+    this.#waiters.wakeAll()
     this.#subscriber.disconnect()
   }
 
@@ -92,21 +67,18 @@ export class ClusterBus {
     }
     if (this.#closed) return
     this.#subscribed = true
-    this.#handlers.subscribed()
+    this.#handlers?.subscribed()
   }
 
   #lose (): void {
     if (!this.#subscribed || this.#closed) return
     this.#subscribed = false
-    this.#handlers.lost()
+    this.#handlers?.lost()
   }
 
   #receive (channel: string, message: string): void {
     if (channel === this.#names.renderedChannel) {
-      const waiters = this.#waiting.get(message)
-      if (waiters === undefined) return
-      this.#waiting.delete(message)
-      for (const wake of waiters) wake()
+      this.#waiters.wake(message)
       return
     }
     if (channel !== this.#names.invalidateChannel) return
@@ -119,6 +91,6 @@ export class ClusterBus {
     }
     const op = parseOp(body?.op)
     if (newline <= 0 || op === null) return
-    this.#handlers.invalidation(op, message.slice(0, newline), typeof body.origin === 'string' ? body.origin : '')
+    this.#handlers?.invalidation(op, message.slice(0, newline), typeof body.origin === 'string' ? body.origin : '')
   }
 }

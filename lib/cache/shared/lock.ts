@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { RenderedWait } from './cluster'
+import type { RenderedWait } from './bus'
 import type { PageRef } from './names'
 import type { SharedStore } from './store'
 

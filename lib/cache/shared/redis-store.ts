@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis'
-import { SharedTierError, type FailureLog } from './failures'
+import type { SharedConnections } from './connection'
+import { FailureLog, SharedTierError, type SharedLogger } from './failures'
 import type { DeploymentNames, PageRef } from './names'
 import { extendScript, invalidateScript, lookupScript, releaseScript, storeScript, type Script } from './scripts'
 import { keyHash } from './names'
-import type { Epoch, InvalidationOp, LockRequest, LookupResult, SharedStore } from './store'
+import type { Epoch, FailureCounts, InvalidationOp, LockRequest, LookupResult, SharedStore, StoreEvents } from './store'
 
 /**
  * After this many failed calls in a row, calls are not tried for `pauseMs`: a Redis that has stopped answering on a
@@ -18,22 +19,26 @@ const invalidationBatch = 500
 type Arg = string | Buffer | number
 
 /**
- * The shared store on Redis. Every call is bounded by `timeoutMs`, and fails at once while the connection is not
- * ready; failures are counted and logged by `failures`, then thrown for the caller to go on without Redis.
+ * The shared store on Redis, on the command connection. Every call is bounded by `timeoutMs`, and fails at once
+ * while the connection is not ready; failures are counted and logged by `failureLog` (which the bus reports its
+ * connection errors to, too), then thrown for the caller to go on without Redis.
  */
 export class RedisStore implements SharedStore {
+  readonly failureLog: FailureLog
   readonly #client: Redis
+  readonly #ownsClient: boolean
   readonly #names: DeploymentNames
   readonly #timeoutMs: number
-  readonly #failures: FailureLog
+  #events: StoreEvents | null = null
   #failuresInRow = 0
   #pausedUntil = 0
 
-  constructor (client: Redis, names: DeploymentNames, timeoutMs: number, failures: FailureLog) {
-    this.#client = client
+  constructor (connections: SharedConnections, names: DeploymentNames, timeoutMs: number, log: SharedLogger) {
+    this.#client = connections.command
+    this.#ownsClient = connections.ownsCommand
     this.#names = names
     this.#timeoutMs = timeoutMs
-    this.#failures = failures
+    this.failureLog = new FailureLog(log, () => this.#events?.recovered())
   }
 
   get connected (): boolean {
@@ -44,9 +49,24 @@ export class RedisStore implements SharedStore {
     return this.connected && Date.now() >= this.#pausedUntil
   }
 
-  reconnected (): void {
-    this.#failuresInRow = 0
-    this.#pausedUntil = 0
+  get failures (): Readonly<FailureCounts> {
+    return this.failureLog.counts
+  }
+
+  open (events: StoreEvents): void {
+    if (this.#events !== null) return
+    this.#events = events
+    this.#client.on('ready', this.#onReady)
+    this.#client.on('close', this.#onClose)
+    // The application's own client reports its errors to the application; only the plugin's are logged here.
+    if (this.#ownsClient) this.#client.on('error', this.#onError)
+    if (this.#client.status === 'wait') this.#client.connect().catch(() => {})
+  }
+
+  close (): void {
+    this.#client.off('ready', this.#onReady)
+    this.#client.off('close', this.#onClose)
+    if (this.#ownsClient) this.#client.disconnect()
   }
 
   async lookup (ref: PageRef, lock: LockRequest | null, timeoutMs = this.#timeoutMs): Promise<LookupResult> {
@@ -112,7 +132,7 @@ export class RedisStore implements SharedStore {
     try {
       const reply = await Promise.race([call, timeout])
       this.#failuresInRow = 0
-      this.#failures.succeeded()
+      this.failureLog.succeeded()
       return reply
     } catch (error) {
       if (++this.#failuresInRow >= failuresBeforePause) this.#pausedUntil = Date.now() + pauseMs
@@ -123,7 +143,17 @@ export class RedisStore implements SharedStore {
   }
 
   #failed (error: SharedTierError): SharedTierError {
-    this.#failures.failed(error)
+    this.failureLog.failed(error)
     return error
   }
+
+  readonly #onReady = (): void => {
+    this.#failuresInRow = 0
+    this.#pausedUntil = 0
+    this.#events?.ready()
+  }
+
+  readonly #onClose = (): void => this.#events?.closed()
+
+  readonly #onError = (error: unknown): void => this.failureLog.connectionError(error)
 }

@@ -5,14 +5,15 @@ import { versionlessKey } from '../key'
 import type { ResolvedSharedOptions } from '../../options'
 import type { PageHeaders } from '../../page'
 import { lookupChannel, storeChannel, traced } from '../../tracing'
-import { ClusterBus } from './cluster'
+import type { SharedBus } from './bus'
 import { decodePage, encodePage } from './codec'
-import { openConnections, type SharedConnections } from './connection'
-import { FailureLog, type SharedLogger } from './failures'
+import type { SharedLogger } from './failures'
+import { Invalidations, type LocalTiers } from './invalidations'
 import { awaitTurn, keepLock, lockToken, pollInterval } from './lock'
-import { deploymentNames, pageRef, type DeploymentNames, type PageRef } from './names'
-import { RedisStore } from './redis-store'
+import { pageRef, type PageRef } from './names'
 import type { Epoch, InvalidationOp, LookupResult, SharedStore } from './store'
+
+export type { LocalTiers, SharedInvalidationEvent } from './invalidations'
 
 /** A page as the engine handles it, with its render time and how long it may be stored (null: not at all). */
 export interface Page {
@@ -27,14 +28,6 @@ export interface Page {
 /** A page read from the shared tier; `ttlMs` is what Redis had left of its life (null: no expiry). */
 export type SharedHit = Page & { fromShared: true, ttlMs: number | null }
 
-/** What the engine lets the tier do to the local tiers when another instance invalidates. */
-export interface LocalTiers {
-  /** Drops the page of `rest` (a key without its version, see versionlessKey) in this bundle version. */
-  dropKey (rest: string): void
-  dropPrefix (prefix: string): void
-  dropAll (): void
-}
-
 export interface FetchCall {
   /** Aborted when no client waits any more. */
   signal: AbortSignal
@@ -42,14 +35,6 @@ export interface FetchCall {
   waitMs: number
   /** True once an invalidation ran for this page during the flight: its render must not be written through. */
   discarded (): boolean
-}
-
-/** An invalidation applied to this instance's local tiers, as `app.ssr.shared` reports it. */
-export interface SharedInvalidationEvent {
-  type: 'key' | 'prefix' | 'clear'
-  prefix?: string
-  /** False when this instance sent it (it applies its own once Redis has executed them, too). */
-  remote: boolean
 }
 
 export interface SharedSnapshot {
@@ -73,10 +58,19 @@ export interface SharedSnapshot {
   errors: { timeouts: number, errors: number, unavailable: number }
 }
 
+/** What of `cache.shared` the tier itself uses (the connection is its store's). */
+export type SharedTierOptions = Pick<ResolvedSharedOptions, 'prefix' | 'ttl' | 'timeout' | 'lockTtl'>
+
+/** The tier's parts: the store and bus on Redis in production (open.ts), in memory in the protocol tests. */
+export interface SharedTierParts {
+  store: SharedStore
+  bus: SharedBus
+  local: LocalTiers
+  log: SharedLogger
+}
+
 /** How long start() waits for Redis before the plugin starts without it. */
 const startupWaitMs = 2000
-/** Failed invalidations kept for replay; past this, one `clear` replaces them. */
-const maxReplay = 64
 
 /**
  * The shared tier behind the local hot and cold tiers, and the engine's only contact with Redis. A local miss looks
@@ -88,54 +82,36 @@ const maxReplay = 64
  */
 export class SharedTier extends EventEmitter {
   readonly counters = { hits: 0, misses: 0, lockWaits: 0, writes: 0, writesDiscarded: 0, invalidationsReceived: 0, resyncs: 0 }
-  readonly #options: ResolvedSharedOptions
-  readonly #names: DeploymentNames
-  readonly #connections: SharedConnections
-  readonly #failures: FailureLog
+  readonly #options: SharedTierOptions
   readonly #store: SharedStore
-  readonly #bus: ClusterBus
-  readonly #local: LocalTiers
+  readonly #bus: SharedBus
   readonly #log: SharedLogger
-  /** Tells this instance's messages from the others'. */
-  readonly #origin = randomUUID()
+  readonly #invalidations: Invalidations
   /** Write-throughs and invalidations under way; close() lets them finish (each call is bounded by the timeout). */
   readonly #pending = new Set<Promise<void>>()
-  #replay: InvalidationOp[] = []
-  /** The newest epoch seen; null while unknown. */
-  #lastEpoch: Epoch | null = null
-  /** Set while the local tiers may hold pages purged by messages this instance missed. */
-  #distrust = false
-  /** Set from (re)subscribing until the epoch has been checked (which needs the command connection). */
-  #syncPending = false
+  #started = false
   #connected = false
   #closed = false
 
-  constructor (options: ResolvedSharedOptions, local: LocalTiers, log: SharedLogger) {
+  constructor (options: SharedTierOptions, parts: SharedTierParts) {
     super()
     this.#options = options
-    this.#local = local
-    this.#log = log
-    this.#names = deploymentNames(options.prefix)
-    this.#connections = openConnections(options.redis)
-    // Purges that could not reach Redis go out as soon as it answers again.
-    this.#failures = new FailureLog(log, () => this.#flushReplay())
-    this.#store = new RedisStore(this.#connections.command, this.#names, options.timeout, this.#failures)
-    this.#bus = new ClusterBus(this.#connections.subscriber, this.#names, {
-      invalidation: (op, epoch, origin) => this.#applyInvalidation(op, epoch, origin),
-      subscribed: () => {
-        this.#syncPending = true
-        this.#sync().catch(() => {})
+    this.#store = parts.store
+    this.#bus = parts.bus
+    this.#log = parts.log
+    this.#invalidations = new Invalidations(parts.store, parts.local, randomUUID(), {
+      later: (task) => this.#later(task),
+      applied: (event) => {
+        if (event.remote) this.counters.invalidationsReceived++
+        this.emit('invalidation', event)
       },
-      lost: () => {
-        this.#distrust = true
-        this.#updateConnected()
-      }
-    }, this.#failures)
-    const { command, ownsCommand } = this.#connections
-    command.on('ready', this.#onCommandReady)
-    command.on('close', this.#onCommandClose)
-    // The application's own client reports its errors to the application; only the plugin's are logged here.
-    if (ownsCommand) command.on('error', this.#onCommandError)
+      resynced: () => {
+        this.counters.resyncs++
+        this.#log.warn({ prefix: this.#options.prefix }, 'SSR shared tier: invalidations may have been missed while disconnected; local tiers cleared')
+        this.emit('resync')
+      },
+      changed: () => this.#updateConnected()
+    })
   }
 
   get connected (): boolean {
@@ -144,9 +120,24 @@ export class SharedTier extends EventEmitter {
 
   /** Connects, waiting a bounded time for Redis: at startup the plugin prefers to join the cluster, not to need it. */
   async start (): Promise<void> {
-    const { command } = this.#connections
-    if (command.status === 'wait') command.connect().catch(() => {})
-    this.#bus.connect()
+    if (this.#closed || this.#started) return
+    this.#started = true
+    const invalidations = this.#invalidations
+    this.#store.open({
+      ready: () => {
+        invalidations.flushReplay()
+        invalidations.sync().catch(() => {})
+        this.#updateConnected()
+      },
+      closed: () => this.#updateConnected(),
+      // Purges that could not reach the store go out as soon as it answers again.
+      recovered: () => invalidations.flushReplay()
+    })
+    this.#bus.open({
+      invalidation: (op, epoch, origin) => invalidations.received(op, epoch, origin),
+      subscribed: () => invalidations.subscribed(),
+      lost: () => invalidations.lost()
+    })
     this.#updateConnected()
     if (this.#connected) return
     await new Promise<void>((resolve) => {
@@ -171,7 +162,7 @@ export class SharedTier extends EventEmitter {
    * instance's render. That wait itself is a render's, bounded by `waitMs`.
    */
   async fetch<P extends Page> (key: string, url: string, render: () => Promise<P>, call: FetchCall): Promise<P | SharedHit> {
-    const ref = pageRef(this.#names.prefix, key, url)
+    const ref = pageRef(this.#options.prefix, key, url)
     const lock = this.#options.lockTtl > 0 ? { token: lockToken(), ttlMs: this.#options.lockTtl } : null
     const giveUpAt = Date.now() + call.waitMs
     let budgetMs = this.#options.timeout
@@ -231,18 +222,16 @@ export class SharedTier extends EventEmitter {
   }
 
   snapshot (): SharedSnapshot {
-    return { connected: this.#connected, ...this.counters, errors: { ...this.#failures.counts } }
+    return { connected: this.#connected, ...this.counters, errors: { ...this.#store.failures } }
   }
 
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#invalidations.stop()
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
     await this.#bus.close()
-    const { command, ownsCommand } = this.#connections
-    command.off('ready', this.#onCommandReady)
-    command.off('close', this.#onCommandClose)
-    if (ownsCommand) command.disconnect()
+    this.#store.close()
   }
 
   async #renderThrough<P extends Page> (ref: PageRef, render: () => Promise<P>, epoch: Epoch, token: string | null, call: FetchCall): Promise<P> {
@@ -291,83 +280,13 @@ export class SharedTier extends EventEmitter {
   }
 
   #invalidate (op: InvalidationOp): void {
-    if (this.#closed) return
-    this.#later(async () => {
-      try {
-        this.#noteEpoch(await this.#store.invalidate(op, this.#origin))
-      } catch {
-        this.#queueReplay(op)
-        return
-      }
-      this.#flushReplay()
-    })
-  }
-
-  /** Invalidations that could not reach Redis are sent again when it answers: a purge is never silently lost. */
-  #queueReplay (op: InvalidationOp): void {
-    if (this.#replay.some((queued) => queued.type === 'clear')) return
-    this.#replay = op.type === 'clear' || this.#replay.length >= maxReplay ? [{ type: 'clear' }] : [...this.#replay, op]
-  }
-
-  #flushReplay (): void {
-    const ops = this.#replay
-    this.#replay = []
-    for (const op of ops) this.#invalidate(op)
-  }
-
-  #applyInvalidation (op: InvalidationOp, epoch: Epoch, origin: string): void {
-    this.#noteEpoch(epoch)
-    if (op.type === 'key') this.#local.dropKey(op.rest)
-    else if (op.type === 'prefix') this.#local.dropPrefix(op.prefix)
-    else this.#local.dropAll()
-    const remote = origin !== this.#origin
-    if (remote) this.counters.invalidationsReceived++
-    const event: SharedInvalidationEvent = op.type === 'prefix' ? { type: 'prefix', prefix: op.prefix, remote } : { type: op.type, remote }
-    this.emit('invalidation', event)
-  }
-
-  #noteEpoch (epoch: Epoch): void {
-    if (this.#lastEpoch === null || Number(epoch) > Number(this.#lastEpoch)) this.#lastEpoch = epoch
-  }
-
-  /**
-   * After (re)subscribing: if invalidations may have been missed (the epoch moved while away, or cannot be read),
-   * the local tiers are cleared rather than serve what another instance purged.
-   */
-  async #sync (): Promise<void> {
-    // Without the command connection the epoch cannot be read yet; its 'ready' calls this again.
-    if (!this.#syncPending || !this.#store.connected) return
-    this.#syncPending = false
-    let current: Epoch | null = null
-    try {
-      current = await this.#store.epoch()
-    } catch {}
-    if (this.#distrust && (current === null || current !== this.#lastEpoch)) {
-      this.#local.dropAll()
-      this.counters.resyncs++
-      this.#log.warn({ prefix: this.#options.prefix }, 'SSR shared tier: invalidations may have been missed while disconnected; local tiers cleared')
-      this.emit('resync')
-    }
-    this.#distrust = false
-    this.#lastEpoch = current
-    this.#updateConnected()
+    if (!this.#closed) this.#invalidations.send(op)
   }
 
   #updateConnected (): void {
-    const connected = !this.#closed && this.#connections.command.status === 'ready' && this.#bus.subscribed && !this.#syncPending && !this.#distrust
+    const connected = !this.#closed && this.#store.connected && this.#bus.subscribed && this.#invalidations.settled
     if (connected === this.#connected) return
     this.#connected = connected
     this.emit(connected ? 'up' : 'down')
   }
-
-  readonly #onCommandReady = (): void => {
-    this.#store.reconnected()
-    this.#flushReplay()
-    this.#sync().catch(() => {})
-    this.#updateConnected()
-  }
-
-  readonly #onCommandClose = (): void => this.#updateConnected()
-
-  readonly #onCommandError = (error: unknown): void => this.#failures.connectionError(error)
 }

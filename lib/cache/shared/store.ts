@@ -1,9 +1,10 @@
 import type { PageRef } from './names'
 
 /**
- * What the shared tier needs from a shared store, and nothing more: the tier's logic (tier.ts) is written against
- * this, and redis-store.ts implements it. Every call may reject with a SharedTierError (failures.ts); callers then
- * go on without the store.
+ * What the shared tier needs from a shared store, and nothing more: the tier's logic (shared-tier.ts) is written
+ * against this, redis-store.ts implements it on Redis, and test/helpers/memory-store.ts in memory, so the protocol
+ * is tested without Redis. Every call may reject with a SharedTierError (failures.ts); callers then go on without
+ * the store.
  */
 
 /** An invalidation as it crosses instances. `rest` is a key without its bundle version (see versionlessKey). */
@@ -26,13 +27,33 @@ export interface LockRequest {
   ttlMs: number
 }
 
+/** What a store tells the tier about its connection. */
+export interface StoreEvents {
+  /** Connected, at start or again: calls are made, and failures before it no longer pause them. */
+  ready (): void
+  /** The connection closed: calls fail at once until `ready`. */
+  closed (): void
+  /** A call succeeded after a run of failed ones. */
+  recovered (): void
+}
+
+/** Calls that gave no answer, by why (the metrics' `shared.errors`). */
+export interface FailureCounts {
+  timeouts: number
+  errors: number
+  unavailable: number
+}
+
 export interface SharedStore {
   /** Whether the connection is up. */
   readonly connected: boolean
   /** Whether calls are made now (connected, and not pausing after failures); when false they fail at once. */
   readonly available: boolean
-  /** The connection is ready again: failures before it no longer pause calls. */
-  reconnected (): void
+  readonly failures: Readonly<FailureCounts>
+  /** Starts connecting (if not connected already); `events` hear from now on, through every reconnect. */
+  open (events: StoreEvents): void
+  /** Closes what the store opened (a connection the application gave stays open); calls fail from now on. */
+  close (): void
   /**
    * The page, or when there is none, an attempt to take its render lock, in one atomic step. `timeoutMs` bounds this
    * call (default: the store's timeout); a request's calls share one budget (see SharedTier.fetch).
