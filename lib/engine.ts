@@ -4,8 +4,7 @@ import { servableOnError } from './cache/freshness'
 import { customKey, keyOf, normalizeUrl, withVersion } from './cache/key'
 import { Purges } from './cache/purge'
 import type { PageVary, StorePolicy } from './cache/policy'
-import { openSharedTier } from './cache/shared/open'
-import type { SharedTier } from './cache/shared/shared-tier'
+import { openSharedTier, type SharedTier } from './cache/shared/open'
 import { storeRendered, TieredCache, type Found } from './cache/tiers'
 import { ageOf, servedFrom } from './cache/entry'
 import { mergeVary, varyHeader, variesByCookie, varyKeyPart, type RequestHeaders, type VaryName } from './cache/vary'
@@ -73,7 +72,7 @@ export class SsrEngine {
     this.cache = options.cache === null ? null : new TieredCache(options.cache, this.#now)
     const purges = new Purges(this.cache, this.#flights)
     this.#purges = purges
-    // Other instances' invalidations reach the local tiers through the same paths as this instance's own.
+    // Other instances' invalidations reach the local tiers by the paths of this instance's own.
     this.shared = options.cache?.shared == null
       ? null
       : openSharedTier(options.cache.shared, {

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis'
+import type { ResolvedSharedOptions } from '../cache/shared/settings'
 import { describe, integer, invalid, isPlainObject } from './check'
+
+export type { ResolvedSharedOptions } from '../cache/shared/settings'
 
 /** The shared Redis tier: pages, invalidations and render locks shared by every instance of a deployment. */
 export interface SsrSharedCacheOptions {
@@ -23,17 +26,6 @@ export interface SsrSharedCacheOptions {
    * while rendering, so this is how soon a crashed holder is replaced. 0: no cluster-wide coalescing. Default 2000.
    */
   lockTtl?: number
-}
-
-export interface ResolvedSharedOptions {
-  redis: Redis | string
-  prefix: string
-  /** Seconds a page stays in Redis; 0: until Redis evicts it. */
-  ttl: number
-  /** Milliseconds of Redis calls a request may spend in total; also the bound of each background call. */
-  timeout: number
-  /** Milliseconds of the render lock; 0: no cluster-wide coalescing. */
-  lockTtl: number
 }
 
 export const defaultSharedOptions = Object.freeze({

@@ -1,4 +1,4 @@
-import type { ResolvedSharedOptions } from '../../options'
+import type { ResolvedSharedOptions } from './settings'
 import { ClusterBus } from './cluster'
 import { openConnections } from './connection'
 import type { SharedLogger } from './failures'
@@ -6,6 +6,8 @@ import type { LocalTiers } from './invalidations'
 import { deploymentNames } from './names'
 import { RedisStore } from './redis-store'
 import { SharedTier } from './shared-tier'
+
+export type { SharedTier } from './shared-tier'
 
 /**
  * The shared tier on Redis, as `cache.shared` configures it: the store on the command connection and the bus on
