@@ -6,6 +6,8 @@
 // (bench/server.mjs):
 //   baseline / baseline-br  a bare Fastify route sending the page (its brotli body) as a prebuilt Buffer: the ceiling
 //                           of a cache hit, the same bytes with nothing to look up
+//   baseline-headers(-br)   the same sending a hit's headers as well (ETag, Cache-Control, Last-Modified, Vary, Age,
+//                           x-ssr-cache): the same bytes on the wire as a hit
 //   cached / cached-br      the React example's server (the plugin, default options), every request a hot-cache hit
 //   render                  the plugin with `cache: false` and 1 worker thread: every request renders in the pool
 //   naive                   renderToString in the route handler, the same renderer as the bundle: what a user does

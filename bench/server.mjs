@@ -19,6 +19,7 @@
 // not, it reports the loader as unavailable instead of serving. Likewise a plugin that rejects `pinThreads` with
 // FST_SSR_INVALID_OPTION is reported unavailable.
 
+import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -46,6 +47,31 @@ function bareRoutes (app, form) {
   }
 }
 
+/**
+ * Each page's route sending a prebuilt body with the header set of a plugin hit (Cache-Control, Last-Modified, Vary,
+ * ETag, Age, x-ssr-cache), set the way the plugin sets them (one object, then the two per-response headers): the
+ * same bytes on the wire as a hit, so the gap to a hit is what the plugin's lookup costs, not what its headers do.
+ */
+function bareRoutesWithHitHeaders (app, form) {
+  const renderedAt = Date.now()
+  for (const page of Object.values(pages)) {
+    const reference = config.references[page.name]
+    const body = readFileSync(form === 'br' ? reference.br : reference.identity)
+    const headers = {
+      'content-type': htmlType,
+      'cache-control': 'public, max-age=0, must-revalidate',
+      'last-modified': new Date(renderedAt).toUTCString(),
+      vary: 'accept-encoding',
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}${form === 'br' ? '-br' : ''}"`
+    }
+    if (form === 'br') headers['content-encoding'] = 'br'
+    app.get(page.route, (request, reply) => reply.headers(headers)
+      .header('age', String(Math.floor((Date.now() - renderedAt) / 1000)))
+      .header('x-ssr-cache', 'HIT-HOT')
+      .send(body))
+  }
+}
+
 // How often route data was built (eager) or loaded (loader): a loader page served from the cache builds none.
 let dataCalls = 0
 
@@ -65,6 +91,18 @@ const servers = {
   async 'bare-br' () {
     const app = Fastify({ logger: false })
     bareRoutes(app, 'br')
+    return app
+  },
+
+  async 'bare-headers' () {
+    const app = Fastify({ logger: false })
+    bareRoutesWithHitHeaders(app, 'identity')
+    return app
+  },
+
+  async 'bare-headers-br' () {
+    const app = Fastify({ logger: false })
+    bareRoutesWithHitHeaders(app, 'br')
     return app
   },
 

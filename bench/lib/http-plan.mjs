@@ -18,6 +18,8 @@ export const dataConnections = 10
 export const scenarios = [
   { name: 'baseline', server: 'bare', about: 'bare Fastify route sending the page as a prebuilt Buffer' },
   { name: 'baseline-br', server: 'bare-br', headers: br, expect: { encoding: 'br', raw: 'br' }, about: 'the same sending the prebuilt brotli body (the bytes of a br hit)' },
+  { name: 'baseline-headers', server: 'bare-headers', about: 'the bare route sending a hit\'s headers too (ETag, Cache-Control, Last-Modified, Vary, Age, x-ssr-cache): the same bytes as a hit' },
+  { name: 'baseline-headers-br', server: 'bare-headers-br', headers: br, expect: { encoding: 'br', raw: 'br' }, about: 'the same with the brotli body' },
   { name: 'cached', server: 'plugin', warm: true, expect: { cache: 'HIT-HOT' }, about: 'the plugin (default options), every request a hot-cache hit' },
   { name: 'cached-br', server: 'plugin', headers: br, warm: true, expect: { encoding: 'br', cache: 'HIT-HOT', raw: 'br' }, about: 'the same with Accept-Encoding: br' },
   { name: 'render', server: 'plugin', ssr: { cache: false, threads: 1 }, expect: { cache: 'BYPASS' }, about: 'the plugin with `cache: false`, 1 worker thread: every request renders' },
@@ -72,6 +74,8 @@ export function casesFor (chosen, pagesChosen) {
 export const comparisons = [
   { own: 'cached', other: 'baseline', why: 'a hit against the bare route sending the same bytes' },
   { own: 'cached-br', other: 'baseline-br', why: 'a br hit against the bare route sending the same brotli bytes' },
+  { own: 'cached', other: 'baseline-headers', why: 'a hit against the bare route sending the same bytes, headers included' },
+  { own: 'cached-br', other: 'baseline-headers-br', why: 'a br hit against the same, brotli' },
   { own: 'cached-br', other: 'baseline', why: 'a br hit against the bare identity route, as issue 13 first measured it' },
   { own: 'cached-br', other: 'compress-on-the-fly', why: 'a br hit against compressing on every request' },
   { own: 'render', other: 'naive', why: 'cache off against rendering in the handler, one CPU each' },
