@@ -32,7 +32,8 @@ export async function writeResultsJson (section, data) {
   return resultsJson
 }
 
-const sectionPattern = /<!-- section (\w+) (\{.*?\}) -->\n([\s\S]*?)<!-- \/section \1 -->\n/g
+// The last section ends the file, with or without a newline after it: it must be read back too.
+const sectionPattern = /<!-- section (\w+) (\{.*?\}) -->\n([\s\S]*?)<!-- \/section \1 -->(?:\n|$)/g
 
 function parseSections (text) {
   const found = {}
@@ -72,7 +73,7 @@ export async function writeResultsSection (section, meta, body) {
     lines.push(entry?.body ?? `## ${sections[name].title}\n\n_Not measured yet: run ${sections[name].command}._\n`)
     lines.push(`<!-- /section ${name} -->`)
   }
-  await writeFile(resultsMd, lines.join('\n').replace(/\n{3,}/g, '\n\n'))
+  await writeFile(resultsMd, lines.join('\n').replace(/\n{3,}/g, '\n\n') + '\n')
   return resultsMd
 }
 
