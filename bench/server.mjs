@@ -81,30 +81,20 @@ async function slowListingData () {
   return pages.listing.data()
 }
 
+/** A bare Fastify server with one kind of prebuilt-body routes, identity or br. */
+function bareServer (addRoutes, form) {
+  return async () => {
+    const app = Fastify({ logger: false })
+    addRoutes(app, form)
+    return app
+  }
+}
+
 const servers = {
-  async bare () {
-    const app = Fastify({ logger: false })
-    bareRoutes(app, 'identity')
-    return app
-  },
-
-  async 'bare-br' () {
-    const app = Fastify({ logger: false })
-    bareRoutes(app, 'br')
-    return app
-  },
-
-  async 'bare-headers' () {
-    const app = Fastify({ logger: false })
-    bareRoutesWithHitHeaders(app, 'identity')
-    return app
-  },
-
-  async 'bare-headers-br' () {
-    const app = Fastify({ logger: false })
-    bareRoutesWithHitHeaders(app, 'br')
-    return app
-  },
+  bare: bareServer(bareRoutes, 'identity'),
+  'bare-br': bareServer(bareRoutes, 'br'),
+  'bare-headers': bareServer(bareRoutesWithHitHeaders, 'identity'),
+  'bare-headers-br': bareServer(bareRoutesWithHitHeaders, 'br'),
 
   async 'bare-compress' () {
     const app = Fastify({ logger: false })
