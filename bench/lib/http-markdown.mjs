@@ -4,6 +4,7 @@ import { dataConnections } from './http-plan.mjs'
 import { machineLine } from './machine.mjs'
 import { pages } from './pages.mjs'
 import { formatInt, formatMs, formatPercent, formatRatio, markdownTable, textTable } from './stats.mjs'
+import { busyAndTargetLines } from './report.mjs'
 
 const caseHeader = ['scenario', 'server CPUs', 'req/s', 'CPU µs/request', 'main thread', 'workers', 'p50', 'p99', 'bytes/response', 'spread']
 
@@ -123,7 +124,6 @@ function pageLine (name, references) {
 
 export function sectionMarkdown (data) {
   const { machine, generator, plan, settings, rows, comparisons, targets, pinning, profiles, busyBefore, busyAfter, date, references, pagesChosen } = data
-  const met = targets.filter((target) => target.met).length
   return [
     '## HTTP throughput',
     '',
@@ -140,14 +140,7 @@ export function sectionMarkdown (data) {
     `- Each run: a fresh server process, ${settings.warmup} s warm-up, ${settings.duration} s measured; ${settings.reps} round(s), ` +
       'each running every scenario once, grouped by page, the order of pages and of scenarios rotated each round; medians.',
     ...pagesChosen.map((name) => `- Page ${name}: ${pageLine(name, references)}.`),
-    `- Other processes used ${formatPercent(busyBefore)} of the CPUs in the second before the run and ${formatPercent(busyAfter)} in the second after.`,
-    '',
-    '### Targets',
-    '',
-    `**${met} of ${targets.length} targets met.**`,
-    '',
-    ...targets.map((target) => `- ${target.text}`),
-    '',
+    ...busyAndTargetLines(busyBefore, busyAfter, targets),
     'Each hit is judged, as issue 13 sets its targets, against the bare route sending the same body: cached against',
     'baseline, cached-br against baseline-br (the brotli body as a prebuilt Buffer). Against the same bytes with the',
     "hit's headers too (baseline-headers, baseline-headers-br) and against cached-br ÷ baseline: the comparisons below.",

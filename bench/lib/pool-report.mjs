@@ -3,6 +3,7 @@
 
 import { machineLine } from './machine.mjs'
 import { formatInt, formatMs, formatPercent, formatRatio, judgeTarget, markdownTable, median, round, spread, textTable } from './stats.mjs'
+import { busyAndTargetLines } from './report.mjs'
 
 const medianOf = (runs, pick, digits = 1) => round(median(runs.map(pick).filter((value) => value !== null && value !== undefined)), digits)
 
@@ -134,7 +135,6 @@ function profileMarkdown (profile) {
 
 export function sectionMarkdown (data) {
   const { date, machine, settings, rows, targets, profiles, busyBefore, busyAfter, cpus, pagesChosen, pageSizes } = data
-  const met = targets.filter((target) => target.met).length
   const untold = rows.filter((row) => !row.workersTold).map((row) => row.id)
   return [
     '## Worker pool, without HTTP',
@@ -147,14 +147,7 @@ export function sectionMarkdown (data) {
     `- Each variant in a fresh process, not pinned (the pool may use all ${cpus} CPUs, the main thread included), with 1 or ` +
       `${settings.concurrency} renders kept in flight; ${settings.warmup} s warm-up, ${settings.duration} s measured; ${settings.reps} round(s), ` +
       'grouped by page, the order rotated each round; medians.',
-    `- Other processes used ${formatPercent(busyBefore)} of the CPUs in the second before the run and ${formatPercent(busyAfter)} in the second after.`,
-    '',
-    '### Targets',
-    '',
-    `**${met} of ${targets.length} targets met.**`,
-    '',
-    ...targets.map((target) => `- ${target.text}`),
-    '',
+    ...busyAndTargetLines(busyBefore, busyAfter, targets),
     ...pagesChosen.flatMap((name) => [`### Page: ${name}`, '', markdownTable(header, tableRows(rows, name)), '']),
     '× in-thread: median of per-round ratios against in-thread at the same number in flight. CPU µs/render: CPU time',
     'of every thread of the process per render; main thread, workers (the render worker threads) and other threads',

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { formatPercent } from './stats.mjs'
 
 const resultsJson = fileURLToPath(new URL('../results.json', import.meta.url))
 const resultsMd = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
@@ -125,4 +126,22 @@ export function runMain (main) {
     console.error(error)
     process.exitCode = 1
   })
+}
+
+/**
+ * The lines every section shares after its settings: how busy the machine was around the run, then its targets,
+ * each met or missed, with the count met first.
+ */
+export function busyAndTargetLines (busyBefore, busyAfter, targets) {
+  const met = targets.filter((target) => target.met).length
+  return [
+    `- Other processes used ${formatPercent(busyBefore)} of the CPUs in the second before the run and ${formatPercent(busyAfter)} in the second after.`,
+    '',
+    '### Targets',
+    '',
+    `**${met} of ${targets.length} targets met.**`,
+    '',
+    ...targets.map((target) => `- ${target.text}`),
+    ''
+  ]
 }
