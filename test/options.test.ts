@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { test } from 'tap'
 import Fastify from 'fastify'
 import ssrPlugin from '../dist/index.js'
@@ -28,6 +29,9 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['startTimeout zero', { ...good, startTimeout: 0 }, /"startTimeout": expected an integer from 1 to \d+, got 0/],
   ['unknown option', { ...good, treads: 2 }, /"treads": unknown option/],
   ['pinThreads not a boolean', { ...good, pinThreads: 'yes' }, /"pinThreads": expected true or false, got "yes"/],
+  ['handoffSpinUs negative', { ...good, handoffSpinUs: -1 }, /"handoffSpinUs": expected an integer from 0 to 10000, got -1/],
+  ['handoffSpinUs fractional', { ...good, handoffSpinUs: 2.5 }, /"handoffSpinUs": expected an integer/],
+  ['handoffSpinUs too long', { ...good, handoffSpinUs: 20_000 }, /"handoffSpinUs": expected an integer from 0 to 10000, got 20000/],
   ['cache not an object', { ...good, cache: true }, /"cache": expected false or an object, got true/],
   ['cache unknown key', { ...good, cache: { hot: 1 } }, /"cache.hot": unknown option/],
   ['cache.hotEntries zero', { ...good, cache: { hotEntries: 0 } }, /"cache.hotEntries": expected an integer from 1/],
@@ -89,6 +93,8 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.same([...(resolved.cache?.statusTtl ?? new Map())], [], 'no status but 200 is stored unless asked')
   t.same(resolved.cache?.ignoreQuery, { names: new Set(['gclid', 'fbclid', 'msclkid']), prefixes: ['utm_'] }, 'tracking parameters ignored')
   t.equal(resolved.pinThreads, false)
+  t.equal(resolved.handoffSpinUs, availableParallelism() > 1 ? 50 : 0, 'polls 50 µs at a hand-over where there is a second CPU')
+  t.equal(normalizeOptions({ bundle: 'x.js', handoffSpinUs: 0 }).handoffSpinUs, 0)
   t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
   t.equal(resolved.watch, false)
   t.equal(resolved.browserGlobals, false, 'browser globals are opt-in')

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import type { CompressionSettings } from '../render/encode'
+import { defaultSpinUs } from '../render/handoff'
 import { resolveCache, type ResolvedCacheOptions, type SsrCacheOptions } from './cache'
 import { describe, flag, integer, invalid, isPlainObject, optionalPositive } from './check'
 import { resolveMetrics, resolveRoute, type ResolvedMetrics, type ResolvedRoute, type SsrMetricsOptions, type SsrPurgeOptions } from './routes'
@@ -70,6 +71,14 @@ export interface SsrOptions {
    * process may use; the main thread stays unpinned. Logged; where it cannot work, logged and skipped. Default false.
    */
   pinThreads?: boolean
+  /**
+   * How long, in microseconds, each side of a hand-over between threads polls before it lets its thread sleep: a
+   * worker that has replied, for its next task; the main thread, for a reply due within that time (it keeps serving
+   * I/O meanwhile). Waking a sleeping thread costs tens of µs of CPU on virtual machines, more than a short render;
+   * polling costs the µs it lasts, and only while renders are shorter than the window. 0 turns it off. Default: 50
+   * where the process may use two CPUs or more, else 0 (on one CPU the thread waited for cannot run meanwhile).
+   */
+  handoffSpinUs?: number
   /** Page cache options, or `false` to render every request. */
   cache?: SsrCacheOptions | false
   /** Compression of cached pages (br and gzip, made once in the worker), or `false` to send them uncompressed. */
@@ -95,6 +104,7 @@ export interface ResolvedOptions {
   maxRendersPerWorker: number | null
   watch: boolean
   pinThreads: boolean
+  handoffSpinUs: number
   cache: ResolvedCacheOptions | null
   compression: CompressionSettings | null
   metrics: ResolvedMetrics | null
@@ -146,7 +156,7 @@ function resolveCompression (value: unknown): CompressionSettings | null {
 }
 
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals', 'browserGlobals',
-  'retryAfter', 'maxHeapMb', 'closeTimeout', 'startTimeout', 'maxRendersPerWorker', 'watch', 'pinThreads', 'cache', 'compression', 'metrics', 'purge'])
+  'retryAfter', 'maxHeapMb', 'closeTimeout', 'startTimeout', 'maxRendersPerWorker', 'watch', 'pinThreads', 'handoffSpinUs', 'cache', 'compression', 'metrics', 'purge'])
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
@@ -179,6 +189,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
     watch: flag('watch', options.watch, false),
     pinThreads: flag('pinThreads', options.pinThreads, false),
+    handoffSpinUs: integer('handoffSpinUs', options.handoffSpinUs, defaultSpinUs(), 0, 10_000),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
     metrics: resolveMetrics(options.metrics),

@@ -21,7 +21,7 @@ export class PoolMeter {
     this.#threads = threads
   }
 
-  /** The recent queue wait in ms (see RenderPool.recentWaitMs); 0 before any render. */
+  /** The recent queue wait of renders in ms: until a worker started them, or their deadline dropped them; 0 before any. */
   get recentWaitMs (): number {
     return this.#recentWaitMs ?? 0
   }

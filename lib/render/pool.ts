@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { beginWait } from '../tracing'
 import { FirstReady } from './first-ready'
+import { ReplyPoller } from './handoff'
 import { endWait, listenForCancel, newJob, settleJob } from './job'
 import { JobQueue } from './job-queue'
 import { allowedCpus, leastLoadedCpu } from './pinning'
@@ -8,7 +9,7 @@ import { PoolError, type CancelSource, type PoolEvents, type PoolOptions, type P
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply } from './protocol'
 import { PoolMeter } from './pool-meter'
 import { Seats } from './seats'
-import { WorkerSlot, type Job, type SlotHandlers } from './slot'
+import { pollSlots, WorkerSlot, type Job, type SlotHandlers } from './slot'
 
 /**
  * The worker threads that render, and the only code that talks to them; failures leave as PoolError, for the
@@ -16,7 +17,8 @@ import { WorkerSlot, type Job, type SlotHandlers } from './slot'
  * trip per task (bench/RESULTS.md). A task is one message each way; a worker says which task it started through
  * shared memory (slot.ts); a stuck worker is the one whose task passed its deadline. While renders wait, a busy
  * worker holds one more task behind the one it runs (seats.ts), so it goes on without sleeping: waking a thread is
- * the dearest part of a hand-over. That task is still the queue's: a cancel or deadline first makes the worker skip it.
+ * the dearest part of a hand-over (and, for short renders, both sides poll a moment before sleeping: handoff.ts).
+ * That task is still the queue's: a cancel or deadline first makes the worker skip it.
  */
 
 export * from './pool-types'
@@ -34,6 +36,7 @@ export class RenderPool {
   readonly #meter: PoolMeter
   #closed = false
   readonly #firstReady = new FirstReady()
+  readonly #poller: ReplyPoller
   /** The CPUs workers pin themselves to, with `pinThreads`; null otherwise or where they cannot be read. */
   readonly #cpus: number[] | null
   readonly #handlers: SlotHandlers = {
@@ -47,6 +50,7 @@ export class RenderPool {
     this.#seats = new Seats(options.threads, options.maxRendersPerWorker)
     this.#meter = new PoolMeter(options.threads)
     this.#cpus = options.pinThreads === true ? allowedCpus() : null
+    this.#poller = new ReplyPoller(options.spinUs ?? 0, () => pollSlots(this.#slots, this.#handlers))
     const count = options.threads + (options.maxRendersPerWorker === null ? 0 : 1)
     for (let i = 0; i < count; i++) this.#spawn()
   }
@@ -59,14 +63,9 @@ export class RenderPool {
     return await this.#firstReady.ready(timeoutMs)
   }
 
-  /** Tasks handed to the pool and not settled: running, or waiting for a thread. */
-  get inFlight (): number {
-    return this.#meter.inFlight
-  }
-
-  /** The recent queue wait of renders in ms: until a worker started them, or their deadline dropped them. */
-  get recentWaitMs (): number {
-    return this.#meter.recentWaitMs
+  /** Its load as admission reads it: tasks in flight (running or waiting) and the recent queue wait (ms). */
+  get load (): Readonly<Pick<PoolMeter, 'inFlight' | 'recentWaitMs'>> {
+    return this.#meter
   }
 
   /**
@@ -117,6 +116,7 @@ export class RenderPool {
     }
     this.#slots.clear()
     this.#seats.clear()
+    this.#poller.stop()
     this.#firstReady.failed(new PoolError('closed', null))
     await Promise.all(stopping)
   }
@@ -157,10 +157,16 @@ export class RenderPool {
     job.slot = slot
     slot.jobs.push(job)
     // Its wait (traced) ends when it runs: now on an idle worker, else once the task ahead of it is answered.
-    if (slot.jobs.length === 1) endWait(job)
-    if (slot.jobs.length === 1) slot.busy(true)
+    if (slot.jobs.length === 1) this.#began(job, true)
     this.#seats.took(slot)
     return true
+  }
+
+  /** A worker begins `job` now (`idle`: it had none); the main thread may wait for the reply awake. */
+  #began (job: Job, idle: boolean): void {
+    endWait(job)
+    if (idle) job.slot?.busy(true)
+    this.#poller.started()
   }
 
   /** Hands waiting tasks to idle workers, then one each to busy ones, while both remain. */
@@ -204,11 +210,12 @@ export class RenderPool {
     const index = slot.jobs.findIndex((job) => job.task[0] === id)
     if (index === -1) return
     const [job] = slot.jobs.splice(index, 1)
-    if (slot.jobs.length > 0) endWait(slot.jobs[0])
+    if (slot.jobs.length > 0) this.#began(slot.jobs[0], false)
     if (!job.settled && !(outcome.ok === false && outcome.reason === 'skipped')) {
       // Behind another task, a job waits in its worker too: its wait is what it spent anywhere but rendering.
       const queueWaitMs = Math.max(0, performance.now() - job.submittedAt - renderMs)
       this.#meter.rendered(renderMs, queueWaitMs)
+      this.#poller.rendered(renderMs)
       this.#events.timing?.({ queueWaitMs, renderMs })
       this.#settle(job)
       job.resolve(outcome)
@@ -234,20 +241,11 @@ export class RenderPool {
       this.#fail(job, new PoolError('timeout', null))
       return
     }
-    // A reply already on its way settles the job, or the one ahead of it.
-    slot.drain(this.#handlers)
-    if (job.settled) return
-    if (slot.jobs[0] !== job) {
-      slot.skip(job.task[0])
-      if (!slot.started(job.task[0])) {
-        this.#fail(job, new PoolError('timeout', null))
-        return
-      }
-      // It started after the drain: the reply ahead of it is queued now.
-      slot.drain(this.#handlers)
-    }
+    const state = slot.atDeadline(job, this.#handlers)
+    if (state === 'settled') return
     this.#fail(job, new PoolError('timeout', null))
-    this.#replace(slot, 'deadline')
+    // Stuck in its render: the worker goes with it.
+    if (state === 'running') this.#replace(slot, 'deadline')
   }
 
   /** A worker exited without being asked: the task it ran fails as a crash; those it never started wait again. */

@@ -23,11 +23,20 @@ export interface WorkerData {
   pinCpu?: number | null
   /** The port tasks and replies travel on (given to each worker by the pool, see slot.ts). */
   port?: MessagePort
-  /** Two shared integers: the id of the task this worker started last, and the id of a posted task to skip. */
+  /** The shared integers of `Control`. */
   control?: SharedArrayBuffer
+  /** How long (µs) the worker polls for its next task after a reply before it lets its thread sleep (handoff.ts). */
+  spinUs?: number
 }
 
 export type { PageHeaders } from '../page'
+
+/**
+ * The shared integers of WorkerData.control, by index: the id of the task the worker started last, the id of a
+ * posted task to skip, how many tasks the pool has posted and how many replies the worker has. The counts let either
+ * side, while it spins instead of sleeping (handoff.ts), see that a message waits without turning its event loop.
+ */
+export const Control = Object.freeze({ started: 0, skip: 1, posted: 2, replied: 3, length: 4 } as const)
 
 /**
  * What the main thread wants back. text: the HTML as a string (a page sent once, never stored: a string crosses

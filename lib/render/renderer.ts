@@ -85,7 +85,7 @@ export class Renderer {
     }
     const pool = this.#pool()
     try {
-      admit({ inFlight: pool.inFlight, threads: this.#limits.threads, recentWaitMs: pool.recentWaitMs }, this.#limits)
+      admit({ inFlight: pool.load.inFlight, threads: this.#limits.threads, recentWaitMs: pool.load.recentWaitMs }, this.#limits)
     } catch (error) {
       this.counters.rejected++
       throw error

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import type { Wait } from '../tracing'
-import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
+import { Control, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 /**
  * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and two shared
@@ -10,10 +10,6 @@ import type { RenderOutcome, RenderTask, WorkerData } from './protocol'
  */
 
 const workerFile = join(__dirname, 'worker.js')
-
-/** Indexes of the shared integers: the id of the task the worker started last, and the id of a task to skip. */
-export const STARTED = 0
-export const SKIP = 1
 
 /**
  * The Node flags a worker starts with: the process's own, less preloads and module loaders (`--import`, `--require`,
@@ -92,6 +88,8 @@ export class WorkerSlot {
   readonly cpu: number | null
   readonly #port: MessagePort
   readonly #control: Int32Array
+  /** Replies taken from the port, by its 'message' event or by poll() and drain(). */
+  #replies = 0
   ready = false
   /** Set once the pool stopped it or heard it exit: its events are ignored from then on. */
   gone = false
@@ -108,7 +106,7 @@ export class WorkerSlot {
 
   constructor (workerData: WorkerData, maxHeapMb: number | null, cpu: number | null, handlers: SlotHandlers) {
     const { port1, port2 } = new MessageChannel()
-    const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)
+    const control = new SharedArrayBuffer(Control.length * Int32Array.BYTES_PER_ELEMENT)
     this.worker = startWorker({
       workerData: { ...workerData, pinCpu: cpu, port: port2, control },
       transferList: [port2],
@@ -118,7 +116,7 @@ export class WorkerSlot {
     this.cpu = cpu
     this.#port = port1
     this.#control = new Int32Array(control)
-    port1.on('message', (message: unknown) => { if (!this.gone) handlers.message(this, message) })
+    port1.on('message', (message: unknown) => this.#take(handlers, message))
     // 'error' comes before 'exit' when a worker dies of an uncaught exception or its heap limit.
     this.worker.on('error', (error) => { this.error = error })
     this.worker.on('exit', (code) => { if (!this.gone) handlers.exit(this, code) })
@@ -127,23 +125,55 @@ export class WorkerSlot {
   /** Posts a task; throws (a DataCloneError) if it cannot be cloned, in which case nothing reached the worker. */
   post (task: RenderTask): void {
     this.#port.postMessage(task)
+    // After the message: a worker that sees the count move finds the task in its port.
+    Atomics.add(this.#control, Control.posted, 1)
+  }
+
+  /** Handles the replies already on their way, if the worker's count says there are any; true if there were. */
+  poll (handlers: Pick<SlotHandlers, 'message'>): boolean {
+    if (Atomics.load(this.#control, Control.replied) === this.#replies) return false
+    this.drain(handlers)
+    return true
   }
 
   /** Whether the worker has started the task with this id (it may have finished it too). */
   started (id: number): boolean {
-    return Atomics.load(this.#control, STARTED) === id
+    return Atomics.load(this.#control, Control.started) === id
   }
 
   /** Tells the worker to answer the posted task `id` without rendering it, if it has not started it. */
   skip (id: number): void {
-    Atomics.store(this.#control, SKIP, id)
+    Atomics.store(this.#control, Control.skip, id)
+  }
+
+  /**
+   * At `job`'s deadline: the replies already on their way are handled first (one may settle it, or the job ahead of
+   * it); a job still behind another is told to skip. 'waiting': it never started and can fail alone; 'running': it
+   * has to be stopped with the worker.
+   */
+  atDeadline (job: Job, handlers: Pick<SlotHandlers, 'message'>): 'settled' | 'waiting' | 'running' {
+    this.drain(handlers)
+    if (job.settled) return 'settled'
+    if (this.jobs[0] !== job) {
+      this.skip(job.task[0])
+      if (!this.started(job.task[0])) return 'waiting'
+      // It started after the drain: the reply ahead of it is queued now.
+      this.drain(handlers)
+    }
+    return 'running'
   }
 
   /** Handles, now, every reply already on its way: so none is lost when the worker is stopped next. */
   drain (handlers: Pick<SlotHandlers, 'message'>): void {
     for (let entry = receiveMessageOnPort(this.#port); entry !== undefined; entry = receiveMessageOnPort(this.#port)) {
-      handlers.message(this, entry.message)
+      this.#take(handlers, entry.message)
     }
+  }
+
+  #take (handlers: Pick<SlotHandlers, 'message'>, message: unknown): void {
+    // Replies are tuples (protocol.ts); the ready message is not counted by the worker either.
+    if (Array.isArray(message)) this.#replies++
+    if (!this.gone) handlers.message(this, message)
   }
 
   /** A worker holds the process open only while it renders, as a pending request would. */
@@ -163,4 +193,15 @@ export class WorkerSlot {
     this.#port.close()
     await this.worker.terminate().catch(() => {})
   }
+}
+
+/** Handles the replies that have arrived from any busy worker (see handoff.ts); whether a worker still renders. */
+export function pollSlots (slots: Iterable<WorkerSlot>, handlers: Pick<SlotHandlers, 'message'>): boolean {
+  let rendering = false
+  for (const slot of slots) {
+    if (slot.jobs.length === 0) continue
+    slot.poll(handlers)
+    rendering ||= slot.jobs.length > 0
+  }
+  return rendering
 }

@@ -1,7 +1,8 @@
-import { workerData, type MessagePort } from 'node:worker_threads'
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { encodeBodies } from './encode'
-import { BodyForm, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { BodyForm, Control, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { spinFor } from './handoff'
 import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
 import { InvalidResultError, normalizeRenderResult } from './result'
@@ -9,9 +10,9 @@ import { InvalidResultError, normalizeRenderResult } from './result'
 // A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply, one
 // task at a time; between them the event loop runs as usual, so a bundle's timers fire as they would in a browser.
 
-const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, pinCpu, port: taskPort, control: controlBuffer } = workerData as WorkerData
+const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, pinCpu, port: taskPort, control: controlBuffer, spinUs = 0 } = workerData as WorkerData
 const port = taskPort as MessagePort
-// [the id of the task started last, the id of a posted task to skip]: see slot.ts.
+// Shared with the pool: see Control in protocol.ts.
 const control = new Int32Array(controlBuffer as SharedArrayBuffer)
 
 // Before the bundle loads, so its compiled code and heap start out on the CPU they will run on.
@@ -55,20 +56,40 @@ function failure (reason: RenderFailure['reason'], error: unknown): RenderFailur
 // time, and the next starts as soon as the previous reply is posted.
 const tasks: RenderTask[] = []
 let running = false
+/** Tasks taken from the port, by its 'message' event or while spinning: the pool's posted count says if one waits. */
+let received = 0
 
 port.on('message', (task: RenderTask) => {
+  received++
   tasks.push(task)
   if (!running) runTasks().catch(() => {})
 })
 
+/** The next task: one queued, else one the pool posts within `spinUs` (polled for, so this thread does not sleep). */
+function nextTask (): RenderTask | undefined {
+  return tasks.shift() ?? spinFor(spinUs, () => {
+    if (Atomics.load(control, Control.posted) === received) return undefined
+    const entry = receiveMessageOnPort(port)
+    if (entry === undefined) return undefined
+    received++
+    return entry.message as RenderTask
+  })
+}
+
+function reply (message: TaskReply, transfer?: ArrayBuffer[]): void {
+  port.postMessage(message, transfer)
+  // After the message, so that a main thread that sees the count move finds the reply in its port.
+  Atomics.add(control, Control.replied, 1)
+}
+
 async function runTasks (): Promise<void> {
   running = true
-  for (let task = tasks.shift(); task !== undefined; task = tasks.shift()) {
+  for (let task = nextTask(); task !== undefined; task = nextTask()) {
     const id = task[0]
     // Said before the check, so that the pool, which sets the skip id before it reads this, never misses both.
-    Atomics.store(control, 0, id)
-    if (Atomics.load(control, 1) === id) {
-      port.postMessage([id, { ok: false, reason: 'skipped', message: 'withdrawn before it started' }, 0] satisfies TaskReply)
+    Atomics.store(control, Control.started, id)
+    if (Atomics.load(control, Control.skip) === id) {
+      reply([id, { ok: false, reason: 'skipped', message: 'withdrawn before it started' }, 0])
       continue
     }
     const started = performance.now()
@@ -78,10 +99,8 @@ async function runTasks (): Promise<void> {
     } catch (error) {
       outcome = failure('render', error)
     }
-    const reply: TaskReply = [id, outcome, performance.now() - started]
     // The bodies' memory moves with the message instead of being copied.
-    if (outcome.ok && typeof outcome.body !== 'string') port.postMessage(reply, transferList(outcome))
-    else port.postMessage(reply)
+    reply([id, outcome, performance.now() - started], outcome.ok && typeof outcome.body !== 'string' ? transferList(outcome) : undefined)
   }
   running = false
 }

@@ -1,0 +1,80 @@
+import { availableParallelism } from 'node:os'
+import { performance } from 'node:perf_hooks'
+
+/**
+ * Spinning instead of sleeping at a hand-over between threads. A thread that waits for a message sleeps, and the
+ * message wakes it: on a virtual machine that wake costs tens of µs of CPU (measured on this project's 2-CPU VM: a
+ * round trip between two sleeping threads on different CPUs costs 83 µs of CPU; with both polling briefly, 26–41 µs;
+ * see bench/RESULTS.md). So a worker that has just replied polls for its next task for a few µs before it sleeps, and
+ * the main thread, while a render it expects back within that window runs, keeps its event loop turning (still
+ * serving I/O) and looks for the reply between turns. Both give up after `spinUs`: an idle server sleeps as before.
+ * With one CPU there is nothing to gain: the thread waited for cannot run while the other spins.
+ */
+
+/** The default window: 50 µs where the process may use two CPUs or more, else 0 (no spinning). */
+export function defaultSpinUs (): number {
+  return availableParallelism() > 1 ? 50 : 0
+}
+
+/** Calls `look` until it returns something or `spinUs` have passed (synchronously: the caller's thread is held). */
+export function spinFor<T> (spinUs: number, look: () => T | undefined): T | undefined {
+  if (spinUs <= 0) return undefined
+  const until = performance.now() + spinUs / 1000
+  do {
+    const found = look()
+    if (found !== undefined) return found
+  } while (performance.now() < until)
+  return undefined
+}
+
+/** Longest the main thread is held at once while it spins: between two holds, its event loop turns once. */
+const holdUs = 10
+
+/** Weight of the newest render in the running estimate of how long a render takes. */
+const recentWeight = 0.1
+
+/**
+ * The main thread's side. `poll` handles whatever replies have arrived and says whether any render is still out.
+ * The pool calls started() when a worker begins a task and rendered() with each reply's render time; the poller spins
+ * only while renders are typically shorter than its window, so a long render costs one wake, never a long spin.
+ */
+export class ReplyPoller {
+  readonly #spinUs: number
+  readonly #poll: () => boolean
+  /** Until when (performance.now() ms) the main thread spins, from the last task that started. */
+  #until = 0
+  #scheduled: NodeJS.Immediate | null = null
+  /** Running estimate of a render's time in a worker, µs (0 until the first reply: spin to learn it). */
+  #typicalUs = 0
+
+  constructor (spinUs: number, poll: () => boolean) {
+    this.#spinUs = spinUs
+    this.#poll = poll
+  }
+
+  /** A worker has begun a task: its reply is awaited awake if renders are short enough. */
+  started (): void {
+    if (this.#spinUs <= 0 || this.#typicalUs > this.#spinUs) return
+    this.#until = performance.now() + this.#spinUs / 1000
+    this.#scheduled ??= setImmediate(this.#turn)
+  }
+
+  rendered (renderMs: number): void {
+    this.#typicalUs += (renderMs * 1000 - this.#typicalUs) * recentWeight
+  }
+
+  stop (): void {
+    if (this.#scheduled !== null) clearImmediate(this.#scheduled)
+    this.#scheduled = null
+    this.#until = 0
+  }
+
+  readonly #turn = (): void => {
+    this.#scheduled = null
+    const hold = Math.min(this.#until, performance.now() + holdUs / 1000)
+    let waiting = this.#poll()
+    while (waiting && performance.now() < hold) waiting = this.#poll()
+    // A reply handled above may have started the next task, which scheduled a turn already.
+    if (waiting && this.#scheduled === null && performance.now() < this.#until) this.#scheduled = setImmediate(this.#turn)
+  }
+}
