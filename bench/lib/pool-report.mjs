@@ -122,6 +122,27 @@ function ceilingLines (rows, cpus, inFlight) {
   return lines
 }
 
+/** pool-1 against pool-1-nospin, per page and number in flight: what polling at a hand-over does (handoffSpinUs). */
+function handoffLines (rows, runs, inFlights) {
+  const rounds = byRound(runs)
+  const lines = []
+  for (const page of [...new Set(rows.map((row) => row.page))]) {
+    for (const inFlight of inFlights) {
+      const polled = `pool-1 ×${inFlight} · ${page}`
+      const slept = `pool-1-nospin ×${inFlight} · ${page}`
+      const a = rows.find((row) => row.id === polled)
+      const b = rows.find((row) => row.id === slept)
+      if (a === undefined || b === undefined) continue
+      const cpu = median(rounds.map((round) => round.get(polled)?.cpuUsPerRender / round.get(slept)?.cpuUsPerRender).filter(Number.isFinite))
+      const rate = median(rounds.map((round) => round.get(polled)?.rendersPerSecond / round.get(slept)?.rendersPerSecond).filter(Number.isFinite))
+      lines.push(`${page}, ${inFlight} in flight: polling at hand-overs (default \`handoffSpinUs\`) ${us(a.cpuUsPerRender)} µs of CPU per render and ` +
+        `${formatInt(a.rendersPerSecond)} renders/s, without it (\`handoffSpinUs: 0\`) ${us(b.cpuUsPerRender)} µs and ${formatInt(b.rendersPerSecond)}/s: ` +
+        `${formatRatio(cpu)} the CPU, ${formatRatio(rate)} the rate (medians of per-round ratios).`)
+    }
+  }
+  return lines
+}
+
 function profileMarkdown (profile) {
   const lines = [`**${profile.id}** under \`node --cpu-prof\` (one extra run, ${formatInt(profile.rendersPerSecondWhileProfiled)} renders/s while ` +
     `profiled, warm-up included; files in \`${profile.dir}/\`, one per thread):`, '']
@@ -134,7 +155,7 @@ function profileMarkdown (profile) {
 }
 
 export function sectionMarkdown (data) {
-  const { date, machine, settings, rows, targets, profiles, busyBefore, busyAfter, cpus, pagesChosen, pageSizes } = data
+  const { date, machine, settings, rows, runs, targets, profiles, busyBefore, busyAfter, cpus, pagesChosen, pageSizes } = data
   const untold = rows.filter((row) => !row.workersTold).map((row) => row.id)
   return [
     '## Worker pool, without HTTP',
@@ -156,6 +177,7 @@ export function sectionMarkdown (data) {
     'one render as its caller saw it (with renders in flight, waiting for a worker included).',
     '',
     ...ceilingLines(rows, cpus, settings.concurrency).map((line) => `- ${line}`),
+    ...handoffLines(rows, runs, [1, settings.concurrency]).map((line) => `- ${line}`),
     ...(untold.length === 0 ? [] : [`- Worker CPU could not be told apart from other threads in: ${untold.join(', ')}.`]),
     '',
     ...(profiles.length === 0 ? [] : ['### What limits it', '', ...profiles.map(profileMarkdown)])
