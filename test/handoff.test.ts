@@ -21,9 +21,12 @@ test('spinFor returns what it looked for as soon as it is there, or undefined on
   t.equal(looks, 0)
 })
 
-test('the default window is 50 µs with two CPUs or more, none with one', async (t) => {
+test('the default window is 50 µs when there are more CPUs than workers, else none', async (t) => {
   const { availableParallelism } = await import('node:os')
-  t.equal(defaultSpinUs(), availableParallelism() > 1 ? 50 : 0)
+  const cpus = availableParallelism()
+  t.equal(defaultSpinUs(cpus), 0, 'a worker on every CPU: no polling')
+  t.equal(defaultSpinUs(cpus + 1), 0)
+  t.equal(defaultSpinUs(cpus - 1), cpus > 1 ? 50 : 0, 'a CPU to spare: polling')
 })
 
 test('the main thread polls for a reply while a short render runs, its event loop turning between polls', async (t) => {

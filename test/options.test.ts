@@ -93,7 +93,9 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.same([...(resolved.cache?.statusTtl ?? new Map())], [], 'no status but 200 is stored unless asked')
   t.same(resolved.cache?.ignoreQuery, { names: new Set(['gclid', 'fbclid', 'msclkid']), prefixes: ['utm_'] }, 'tracking parameters ignored')
   t.equal(resolved.pinThreads, false)
-  t.equal(resolved.handoffSpinUs, availableParallelism() > 1 ? 50 : 0, 'polls 50 µs at a hand-over where there is a second CPU')
+  t.equal(resolved.handoffSpinUs, 0, 'a worker per CPU (the default threads): no polling at a hand-over')
+  t.equal(normalizeOptions({ bundle: 'x.js', threads: availableParallelism() - 1 || 1 }).handoffSpinUs, availableParallelism() > 1 ? 50 : 0,
+    'a CPU to spare: 50 µs')
   t.equal(normalizeOptions({ bundle: 'x.js', handoffSpinUs: 0 }).handoffSpinUs, 0)
   t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
   t.equal(resolved.watch, false)

@@ -76,7 +76,8 @@ export interface SsrOptions {
    * worker that has replied, for its next task; the main thread, for a reply due within that time (it keeps serving
    * I/O meanwhile). Waking a sleeping thread costs tens of µs of CPU on virtual machines, more than a short render;
    * polling costs the µs it lasts, and only while renders are shorter than the window. 0 turns it off. Default: 50
-   * where the process may use two CPUs or more, else 0 (on one CPU the thread waited for cannot run meanwhile).
+   * when the process may use more CPUs than `threads` (each polling thread has a CPU of its own), else 0: a thread
+   * that polls on a CPU the other side needs only delays it.
    */
   handoffSpinUs?: number
   /** Page cache options, or `false` to render every request. */
@@ -174,10 +175,11 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
   if (typeof renderFunction !== 'string' || !identifier.test(renderFunction)) {
     invalid('renderFunction', `expected a JavaScript identifier, got ${describe(renderFunction)}`)
   }
+  const threads = integer('threads', options.threads, availableParallelism(), 1, 256)
   return {
     bundle: resolve(bundle),
     renderFunction,
-    threads: integer('threads', options.threads, availableParallelism(), 1, 256),
+    threads,
     maxQueue: integer('maxQueue', options.maxQueue, defaultOptions.maxQueue, 0),
     renderTimeout: integer('renderTimeout', options.renderTimeout, defaultOptions.renderTimeout, 1),
     globals: resolveGlobals(options.globals),
@@ -189,7 +191,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
     watch: flag('watch', options.watch, false),
     pinThreads: flag('pinThreads', options.pinThreads, false),
-    handoffSpinUs: integer('handoffSpinUs', options.handoffSpinUs, defaultSpinUs(), 0, 10_000),
+    handoffSpinUs: integer('handoffSpinUs', options.handoffSpinUs, defaultSpinUs(threads), 0, 10_000),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
     metrics: resolveMetrics(options.metrics),

@@ -3,17 +3,21 @@ import { performance } from 'node:perf_hooks'
 
 /**
  * Spinning instead of sleeping at a hand-over between threads. A thread that waits for a message sleeps, and the
- * message wakes it: on a virtual machine that wake costs tens of µs of CPU (measured on this project's 2-CPU VM: a
- * round trip between two sleeping threads on different CPUs costs 83 µs of CPU; with both polling briefly, 26–41 µs;
- * see bench/RESULTS.md). So a worker that has just replied polls for its next task for a few µs before it sleeps, and
+ * message wakes it: on a virtual machine that wake costs tens of µs of CPU (on this project's 2-CPU VM a bare
+ * postMessage round trip between two sleeping threads cost 83 µs of CPU; bench:pool's pool-1 against pool-1-nospin,
+ * one product page at a time: 0.49× the CPU, 3.55× the rate; bench/RESULTS.md). So a worker that has just replied polls for its next task for a few µs before it sleeps, and
  * the main thread, while a render it expects back within that window runs, keeps its event loop turning (still
  * serving I/O) and looks for the reply between turns. Both give up after `spinUs`: an idle server sleeps as before.
- * With one CPU there is nothing to gain: the thread waited for cannot run while the other spins.
+ * Without a CPU to spare there is nothing to gain: the thread waited for cannot run while the other spins.
  */
 
-/** The default window: 50 µs where the process may use two CPUs or more, else 0 (no spinning). */
-export function defaultSpinUs (): number {
-  return availableParallelism() > 1 ? 50 : 0
+/**
+ * The default window: 50 µs when the process may use more CPUs than it has render workers, so that each thread that
+ * polls has a CPU of its own; else 0. With as many workers as CPUs, a polling main thread would take CPU time from
+ * the renders it waits for (measured with polling on: two workers on two CPUs rendered the product page at 0.70× the rate of one).
+ */
+export function defaultSpinUs (threads: number): number {
+  return threads < availableParallelism() ? 50 : 0
 }
 
 /** Calls `look` until it returns something or `spinUs` have passed (synchronously: the caller's thread is held). */
