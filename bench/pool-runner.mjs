@@ -8,6 +8,7 @@
 //              with n worker threads: the whole render path of a miss but HTTP
 //   pool-1-static  the same with 1 thread and a bundle that returns the page as a constant: the pool's own cost
 //   pool-1-nospin  pool-1 with `handoffSpinUs: 0` (no polling at a hand-over, lib/render/handoff.ts)
+//   pool-2-spin    pool-2 with `handoffSpinUs: 50` (polling although every CPU has a worker: off by default)
 //   naive      renderToString of the same components in this thread (bench/naive-app.jsx), what users do without us
 // Each variant: warm-up, then `concurrency` renders kept in flight for `duration` seconds (a closed loop: each of the
 // `concurrency` callers starts its next render when its last one resolves). Reported: renders per second, the time of
@@ -44,13 +45,13 @@ async function renderer (threads) {
     threads.settle(0)
     return { threads: 0, render: () => renderPage(page.renderUrl, page.data()), close: async () => {} }
   }
-  const [, count, kind] = job.variant.match(/^pool-(\d+)(-static|-nospin)?$/)
+  const [, count, kind] = job.variant.match(/^pool-(\d+)(-static|-nospin|-spin)?$/)
   const Fastify = require('fastify')
   const app = Fastify({ logger: false })
   await app.register(require(root), {
     bundle: kind === '-static' ? job.staticBundle : job.bundle,
     threads: Number(count),
-    ...(kind === '-nospin' ? { handoffSpinUs: 0 } : {})
+    ...(kind === '-nospin' ? { handoffSpinUs: 0 } : kind === '-spin' ? { handoffSpinUs: 50 } : {})
   })
   await app.ready()
   const poolThreads = app.ssr.metrics().pool.threads

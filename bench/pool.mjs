@@ -11,9 +11,10 @@
 //   pool-1-static  pool-1 with a bundle that returns the same page as a constant: what the pool itself costs
 //   pool-1-nospin  pool-1 with `handoffSpinUs: 0`: neither side polls before it sleeps (lib/render/handoff.ts), to
 //                  show what the polling does in the same run
+//   pool-2-spin    pool-2 with `handoffSpinUs: 50`: polling with a worker on every CPU, which the default leaves off
 //   naive          renderToString of the same components in the main thread, for context
 // in-thread, pool-1, pool-1-static and pool-1-nospin run with 1 and with CONCURRENCY (16) renders in flight, pool-2 with 16, naive
-// with 1. Where the load comes from: inside each process, a closed loop (each caller starts its next render when its
+// with 1, pool-2 and pool-2-spin with 16. Where the load comes from: inside each process, a closed loop (each caller starts its next render when its
 // last one resolves). No network is involved.
 // Procedure: REPS rounds, each running every variant once, grouped by page, the order of pages and of variants
 // rotated by one per round; WARMUP s of renders (discarded), DURATION s measured. Medians over rounds; ratios are
@@ -51,7 +52,7 @@ function log (line = '') {
 
 /** The jobs of one round, grouped by page. */
 function jobGroups (pagesChosen, concurrency) {
-  const variants = [['in-thread', 1], ['in-thread', concurrency], ['pool-1', 1], ['pool-1', concurrency], ['pool-2', concurrency],
+  const variants = [['in-thread', 1], ['in-thread', concurrency], ['pool-1', 1], ['pool-1', concurrency], ['pool-2', concurrency], ['pool-2-spin', concurrency],
     ['pool-1-static', 1], ['pool-1-static', concurrency], ['pool-1-nospin', 1], ['pool-1-nospin', concurrency], ['naive', 1]]
   return pagesChosen.map((page) => variants.map(([variant, inFlight]) => ({ id: `${variant} ×${inFlight} · ${page}`, variant, page, concurrency: inFlight })))
 }

@@ -122,21 +122,25 @@ function ceilingLines (rows, cpus, inFlight) {
   return lines
 }
 
-/** pool-1 against pool-1-nospin, per page and number in flight: what polling at a hand-over does (handoffSpinUs). */
+/**
+ * What polling at a hand-over does (handoffSpinUs), per page: pool-1 (polling, its default with a CPU to spare)
+ * against pool-1-nospin at each number in flight, and pool-2-spin against pool-2 (not polling, its default).
+ */
 function handoffLines (rows, runs, inFlights) {
   const rounds = byRound(runs)
   const lines = []
+  const pairs = [...inFlights.map((inFlight) => ['pool-1', 'pool-1-nospin', inFlight]), ['pool-2-spin', 'pool-2', inFlights[inFlights.length - 1]]]
   for (const page of [...new Set(rows.map((row) => row.page))]) {
-    for (const inFlight of inFlights) {
-      const polled = `pool-1 ×${inFlight} · ${page}`
-      const slept = `pool-1-nospin ×${inFlight} · ${page}`
+    for (const [polledVariant, sleptVariant, inFlight] of pairs) {
+      const polled = `${polledVariant} ×${inFlight} · ${page}`
+      const slept = `${sleptVariant} ×${inFlight} · ${page}`
       const a = rows.find((row) => row.id === polled)
       const b = rows.find((row) => row.id === slept)
       if (a === undefined || b === undefined) continue
       const cpu = median(rounds.map((round) => round.get(polled)?.cpuUsPerRender / round.get(slept)?.cpuUsPerRender).filter(Number.isFinite))
       const rate = median(rounds.map((round) => round.get(polled)?.rendersPerSecond / round.get(slept)?.rendersPerSecond).filter(Number.isFinite))
-      lines.push(`${page}, ${inFlight} in flight: polling at hand-overs (default \`handoffSpinUs\`) ${us(a.cpuUsPerRender)} µs of CPU per render and ` +
-        `${formatInt(a.rendersPerSecond)} renders/s, without it (\`handoffSpinUs: 0\`) ${us(b.cpuUsPerRender)} µs and ${formatInt(b.rendersPerSecond)}/s: ` +
+      lines.push(`${page}, ${inFlight} in flight, ${polledVariant} against ${sleptVariant}: polling at hand-overs ${us(a.cpuUsPerRender)} µs of CPU per render and ` +
+        `${formatInt(a.rendersPerSecond)} renders/s, without it ${us(b.cpuUsPerRender)} µs and ${formatInt(b.rendersPerSecond)}/s: ` +
         `${formatRatio(cpu)} the CPU, ${formatRatio(rate)} the rate (medians of per-round ratios).`)
     }
   }

@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks'
  * Spinning instead of sleeping at a hand-over between threads. A thread that waits for a message sleeps, and the
  * message wakes it: on a virtual machine that wake costs tens of µs of CPU (on this project's 2-CPU VM a bare
  * postMessage round trip between two sleeping threads cost 83 µs of CPU; bench:pool's pool-1 against pool-1-nospin,
- * one product page at a time: 0.49× the CPU, 3.55× the rate; bench/RESULTS.md). So a worker that has just replied polls for its next task for a few µs before it sleeps, and
+ * one product page at a time, in three runs: 0.49×, 0.86× and 0.90× the CPU, 3.55×, 1.66× and 1.21× the rate;
+ * bench/RESULTS.md has the latest). So a worker that has just replied polls for its next task for a few µs before it sleeps, and
  * the main thread, while a render it expects back within that window runs, keeps its event loop turning (still
  * serving I/O) and looks for the reply between turns. Both give up after `spinUs`: an idle server sleeps as before.
  * Without a CPU to spare there is nothing to gain: the thread waited for cannot run while the other spins.
@@ -13,8 +14,10 @@ import { performance } from 'node:perf_hooks'
 
 /**
  * The default window: 50 µs when the process may use more CPUs than it has render workers, so that each thread that
- * polls has a CPU of its own; else 0. With as many workers as CPUs, a polling main thread would take CPU time from
- * the renders it waits for (measured with polling on: two workers on two CPUs rendered the product page at 0.70× the rate of one).
+ * polls has a CPU of its own; else 0. With as many workers as CPUs, a polling main thread takes CPU time from the
+ * renders it waits for; measured on this project's 2-CPU VM the effect was within the noise either way (two workers
+ * with polling: 0.78× the product rate in one alternated comparison, 1.20× in a bench:pool run, 0.96× on the
+ * listing), so the default stays on the side that cannot starve a render.
  */
 export function defaultSpinUs (threads: number): number {
   return threads < availableParallelism() ? 50 : 0
