@@ -31,7 +31,6 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
     maxHeapMb: options.maxHeapMb,
     maxRendersPerWorker: options.maxRendersPerWorker,
     pinThreads: options.pinThreads,
-    spinUs: options.handoffSpinUs,
     workerData: {
       spinUs: options.handoffSpinUs,
       bundlePath: bundle.path,

@@ -6,9 +6,9 @@ import { performance } from 'node:perf_hooks'
  * message wakes it: on a virtual machine that wake costs tens of µs of CPU (on this project's 2-CPU VM a bare
  * postMessage round trip between two sleeping threads cost 83 µs of CPU; bench:pool's pool-1 against pool-1-nospin,
  * one product page at a time, in three runs: 0.49×, 0.86× and 0.90× the CPU, 3.55×, 1.66× and 1.21× the rate;
- * bench/RESULTS.md has the latest). So a worker that has just replied polls for its next task for a few µs before it sleeps, and
- * the main thread, while a render it expects back within that window runs, keeps its event loop turning (still
- * serving I/O) and looks for the reply between turns. Both give up after `spinUs`: an idle server sleeps as before.
+ * bench/RESULTS.md has the latest). So a worker that has just replied polls for its next task for a few µs before
+ * it sleeps, and the main thread, while a render it expects back within that window runs, keeps its event loop
+ * turning (still serving I/O) and looks for the reply between turns. Both give up after `spinUs`: an idle server sleeps as before.
  * Without a CPU to spare there is nothing to gain: the thread waited for cannot run while the other spins.
  */
 

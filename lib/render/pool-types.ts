@@ -9,8 +9,6 @@ export interface PoolOptions {
   maxRendersPerWorker: number | null
   /** Pin each worker to a CPU of its own (Linux; see pinning.ts). */
   pinThreads?: boolean
-  /** How long (µs) each side of a hand-over polls before it sleeps (handoff.ts); 0 or absent: never. */
-  spinUs?: number
   workerData: WorkerData
 }
 

@@ -50,7 +50,7 @@ export class RenderPool {
     this.#seats = new Seats(options.threads, options.maxRendersPerWorker)
     this.#meter = new PoolMeter(options.threads)
     this.#cpus = options.pinThreads === true ? allowedCpus() : null
-    this.#poller = new ReplyPoller(options.spinUs ?? 0, () => pollSlots(this.#slots, this.#handlers))
+    this.#poller = new ReplyPoller(options.workerData.spinUs ?? 0, () => pollSlots(this.#slots, this.#handlers))
     const count = options.threads + (options.maxRendersPerWorker === null ? 0 : 1)
     for (let i = 0; i < count; i++) this.#spawn()
   }

@@ -25,7 +25,10 @@ export interface WorkerData {
   port?: MessagePort
   /** The shared integers of `Control`. */
   control?: SharedArrayBuffer
-  /** How long (µs) the worker polls for its next task after a reply before it lets its thread sleep (handoff.ts). */
+  /**
+   * How long (µs) each side of a hand-over polls before its thread sleeps (handoff.ts): the worker for its next task
+   * after a reply, the pool for a short render's reply. 0 or absent: never.
+   */
   spinUs?: number
 }
 

@@ -4,9 +4,10 @@ import type { Wait } from '../tracing'
 import { Control, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 /**
- * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and two shared
- * integers through which the pool learns, without a message, which task the worker has started, and tells it which
- * posted task to skip. See pool.ts for how tasks are handed out.
+ * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and shared integers
+ * (Control, protocol.ts) through which the pool learns, without a message, which task the worker has started, tells
+ * it which posted task to skip, and either side sees a message waiting while it polls. See pool.ts for how tasks are
+ * handed out.
  */
 
 const workerFile = join(__dirname, 'worker.js')
