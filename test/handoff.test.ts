@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import { ReplyPoller, defaultSpinUs, spinFor } from '../dist/render/handoff.js'
+import { nextCount } from '../dist/render/protocol.js'
 import { bundle } from './helpers/app'
 import { rejection, startEngine } from './helpers/engine'
 import { guardMainThread } from './helpers/guard'
@@ -19,6 +20,20 @@ test('spinFor returns what it looked for as soon as it is there, or undefined on
   looks = 0
   t.equal(spinFor(0, () => { looks++; return 'never asked' }), undefined, 'a window of 0 never looks')
   t.equal(looks, 0)
+})
+
+test('a message count advances as Atomics.add does on the shared one, past 2³¹ too', async (t) => {
+  const shared = new Int32Array(1)
+  let count = 0
+  for (const start of [0, 41, 2 ** 31 - 2, -1]) {
+    Atomics.store(shared, 0, start)
+    count = start
+    for (let i = 0; i < 3; i++) {
+      Atomics.add(shared, 0, 1)
+      count = nextCount(count)
+      t.equal(count, Atomics.load(shared, 0), `from ${start}, step ${i + 1}`)
+    }
+  }
 })
 
 test('the default window is 50 µs when there are more CPUs than workers, else none', async (t) => {

@@ -157,15 +157,17 @@ export class RenderPool {
     job.slot = slot
     slot.jobs.push(job)
     // Its wait (traced) ends when it runs: now on an idle worker, else once the task ahead of it is answered.
-    if (slot.jobs.length === 1) this.#began(job, true)
+    if (slot.jobs.length === 1) {
+      slot.busy(true)
+      this.#began(job)
+    }
     this.#seats.took(slot)
     return true
   }
 
-  /** A worker begins `job` now (`idle`: it had none); the main thread may wait for the reply awake. */
-  #began (job: Job, idle: boolean): void {
+  /** A worker begins `job` now: its traced wait ends, and the main thread may wait for the reply awake. */
+  #began (job: Job): void {
     endWait(job)
-    if (idle) job.slot?.busy(true)
     this.#poller.started()
   }
 
@@ -210,7 +212,7 @@ export class RenderPool {
     const index = slot.jobs.findIndex((job) => job.task[0] === id)
     if (index === -1) return
     const [job] = slot.jobs.splice(index, 1)
-    if (slot.jobs.length > 0) this.#began(slot.jobs[0], false)
+    if (slot.jobs.length > 0) this.#began(slot.jobs[0])
     if (!job.settled && !(outcome.ok === false && outcome.reason === 'skipped')) {
       // Behind another task, a job waits in its worker too: its wait is what it spent anywhere but rendering.
       const queueWaitMs = Math.max(0, performance.now() - job.submittedAt - renderMs)

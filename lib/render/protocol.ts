@@ -42,6 +42,15 @@ export type { PageHeaders } from '../page'
 export const Control = Object.freeze({ started: 0, skip: 1, posted: 2, replied: 3, length: 4 } as const)
 
 /**
+ * A count compared with a shared one, advanced as Atomics.add advances an Int32Array: wrapping at 2³¹ as it does. A
+ * plain number would part from the shared count after 2³¹ messages (days for a busy worker), and the side that
+ * polls would then think a message waits on every poll.
+ */
+export function nextCount (count: number): number {
+  return (count + 1) | 0
+}
+
+/**
  * What the main thread wants back. text: the HTML as a string (a page sent once, never stored: a string crosses
  * threads as one copy and is written to the socket as it is). bytes: UTF-8 bytes, transferred (a page to store).
  * compressed: bytes plus brotli and gzip bodies, when the page is worth compressing.

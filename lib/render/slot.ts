@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import type { Wait } from '../tracing'
-import { Control, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
+import { Control, nextCount, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 /**
  * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and shared integers
@@ -173,7 +173,7 @@ export class WorkerSlot {
 
   #take (handlers: Pick<SlotHandlers, 'message'>, message: unknown): void {
     // Replies are tuples (protocol.ts); the ready message is not counted by the worker either.
-    if (Array.isArray(message)) this.#replies++
+    if (Array.isArray(message)) this.#replies = nextCount(this.#replies)
     if (!this.gone) handlers.message(this, message)
   }
 

@@ -1,7 +1,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { encodeBodies } from './encode'
-import { BodyForm, Control, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { BodyForm, Control, nextCount, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
 import { spinFor } from './handoff'
 import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
@@ -60,7 +60,7 @@ let running = false
 let received = 0
 
 port.on('message', (task: RenderTask) => {
-  received++
+  received = nextCount(received)
   tasks.push(task)
   if (!running) runTasks().catch(() => {})
 })
@@ -71,7 +71,7 @@ function nextTask (): RenderTask | undefined {
     if (Atomics.load(control, Control.posted) === received) return undefined
     const entry = receiveMessageOnPort(port)
     if (entry === undefined) return undefined
-    received++
+    received = nextCount(received)
     return entry.message as RenderTask
   })
 }
