@@ -2,6 +2,7 @@ import { Negotiator } from '@fastify/accept-negotiator'
 import type { FastifyReply } from 'fastify'
 import LRUMap from 'mnemonist/lru-map'
 import type { Bodies, PageHeaders, ServedPage } from '../page'
+import { canWriteDirectly, writeDirectly } from './direct'
 
 const htmlType = 'text/html; charset=utf-8'
 
@@ -101,6 +102,16 @@ interface Prepared {
   body: Buffer | string
   /** The headers of a 304 for this encoding. */
   notModified: PageHeaders
+  /** `headers` and Content-Length as Node's writeHead() takes them (name, value, name, value...), for a direct write. */
+  flat: Array<string | string[]>
+  /** `notModified` likewise. */
+  flatNotModified: Array<string | string[]>
+}
+
+function flatten (headers: PageHeaders): Array<string | string[]> {
+  const flat: Array<string | string[]> = []
+  for (const name in headers) flat.push(name, headers[name])
+  return flat
 }
 
 /**
@@ -125,8 +136,10 @@ function prepare (page: ServedPage, encoding: Encoding, weak: boolean): Prepared
   const notModified: PageHeaders = Object.create(null)
   if (headers.etag !== undefined) notModified.etag = headers.etag
   for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
-  const body = encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity
-  return { headers, body: body as Buffer | string, notModified }
+  const body = (encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity) as Buffer | string
+  const flat = flatten(headers)
+  flat.push('content-length', String(Buffer.byteLength(body)))
+  return { headers, body, notModified, flat, flatNotModified: flatten(notModified) }
 }
 
 function preparedFor (page: ServedPage, encoding: Encoding, weak: boolean): Prepared {
@@ -152,12 +165,28 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
   const encoding = chooseEncoding(acceptEncoding, bodies.br !== null, bodies.gzip !== null)
   const weak = encoding === 'identity' && acceptEncoding !== undefined && acceptEncoding !== '' && stanceOf(acceptEncoding.toLowerCase()).acceptsCoding
   const prepared = preparedFor(page, encoding, weak)
+  const unchanged = page.status === 200 && notModified(reply.request.headers, page)
+  if (canWriteDirectly(reply)) return sendDirectly(reply, page, prepared, unchanged)
   // From a cache tier: how old the page is (RFC 9111 §5.1).
   if (page.age !== undefined) reply.header('age', String(page.age))
-  if (page.status === 200 && notModified(reply.request.headers, page)) {
+  if (unchanged) {
     // x-ssr-cache describes the response, not the representation: it stays, as Date does.
     return reply.code(304).headers(prepared.notModified).header('x-ssr-cache', page.cache).send()
   }
   if (page.status !== 200) reply.code(page.status)
   return reply.headers(prepared.headers).header('x-ssr-cache', page.cache).send(prepared.body)
+}
+
+/**
+ * What reply.send() would write, written at once when nothing of Fastify's would change it (see canWriteDirectly):
+ * the same status, headers and body, without the header-by-header copy and the payload checks of Fastify's send
+ * path. A status set with `reply.code()` before is kept for a 200 page, as reply.send() keeps it.
+ */
+function sendDirectly (reply: FastifyReply, page: ServedPage, prepared: Prepared, unchanged: boolean): FastifyReply {
+  const flat = (unchanged ? prepared.flatNotModified : prepared.flat).slice()
+  if (page.age !== undefined) flat.push('age', String(page.age))
+  flat.push('x-ssr-cache', page.cache)
+  if (unchanged) writeDirectly(reply, 304, flat, null)
+  else writeDirectly(reply, page.status === 200 ? reply.raw.statusCode : page.status, flat, prepared.body)
+  return reply
 }
