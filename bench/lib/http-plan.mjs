@@ -86,17 +86,13 @@ export const comparisons = [
 ]
 
 /**
- * Issue 13's targets, each on one comparison at one page. `measure`: 'rps' (own req/s ÷ other's, must reach
- * `target`) or 'cpu' (own CPU per request ÷ other's, must stay at or below `target`).
+ * Issue 13's targets judged here, each on one comparison at one page. `measure`: 'rps' (own req/s ÷ other's, must
+ * reach `target`) or 'cpu' (own CPU per request ÷ other's, must stay at or below `target`). The hit targets (CPU ≤
+ * 1.10×, req/s ≥ 0.90× the bare route) are judged by bench/hits.mjs, whose alternated 1 s windows resolve the few µs
+ * they turn on; the hit runs here stay in the tables and comparisons.
  */
 export function targetsFor (pagesChosen) {
   const targets = []
-  for (const page of pagesChosen) {
-    for (const [own, other, encoding] of [['cached', 'baseline', 'identity'], ['cached-br', 'baseline-br', 'br']]) {
-      targets.push({ own, other, page, measure: 'cpu', target: 1.1, label: `hit (${encoding}), ${page}: CPU/request ≤ 1.10× ${other}` })
-      targets.push({ own, other, page, measure: 'rps', target: 0.9, label: `hit (${encoding}), ${page}: req/s ≥ 0.90× ${other}` })
-    }
-  }
   for (const page of pagesChosen) {
     targets.push({ own: 'render', other: 'naive', page, measure: 'rps', target: 0.85, label: `cache off, 1 thread, same CPU as naive, ${page}: req/s ≥ 0.85× naive` })
   }
