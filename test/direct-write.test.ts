@@ -5,7 +5,8 @@ import { test, type Test } from 'tap'
 import ssrPlugin from '../dist/index.js'
 import { bundle } from './helpers/app'
 
-// A page (a hit, or one just rendered) is written with Node's writeHead()/end() at once when nothing of Fastify's would change it (lib/http/direct.ts).
+// A page (a hit, or one just rendered) is written with Node's writeHead()/end() at once when nothing of Fastify's
+// would change it (lib/http/direct.ts).
 // What reaches the client must be what reply.send() writes: each case is compared with the same app made to take
 // Fastify's path by an onSend hook that changes nothing.
 
@@ -14,7 +15,6 @@ const counter = bundle('counter.js')
 interface Raw { status: number, headers: string[][], body: Buffer }
 
 interface Server {
-  app: FastifyInstance
   get: (path: string, headers?: Record<string, string>) => Promise<Raw>
   /** For each response so far: whether writeHead() was given the flat header list of a direct write. */
   direct: boolean[]
@@ -53,7 +53,7 @@ async function serve (t: Test, configure?: Configure, logs?: string[]): Promise<
       })
     }).on('error', reject).end()
   })
-  return { app, get, direct }
+  return { get, direct }
 }
 
 /** The headers that say the same in both apps: Date is the clock's, Age and Last-Modified the render's second. */
