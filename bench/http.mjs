@@ -10,6 +10,7 @@
 //                           x-ssr-cache): the same bytes on the wire as a hit
 //   cached / cached-br      the React example's server (the plugin, default options), every request a hot-cache hit
 //   render                  the plugin with `cache: false` and 1 worker thread: every request renders in the pool
+//   render-inline           the same with `threads: 0`: every request renders in the main thread, no worker
 //   naive                   renderToString in the route handler, the same renderer as the bundle: what a user does
 //                           without the plugin, and the floor of a miss on the same CPU
 //   compress-on-the-fly     the bare route plus @fastify/compress, Accept-Encoding: br

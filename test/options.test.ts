@@ -15,9 +15,11 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['empty bundle', { bundle: '' }, /"bundle": expected the path/],
   ['bundle not a string', { bundle: 42 }, /"bundle": expected the path of the server bundle, got 42/],
   ['renderFunction not an identifier', { ...good, renderFunction: 'render page' }, /"renderFunction": expected a JavaScript identifier/],
-  ['threads zero', { ...good, threads: 0 }, /"threads": expected an integer from 1 to 256, got 0/],
+  // 0 is the main thread (threads: 0, test/inline.test.ts); below it nothing.
+  ['threads negative', { ...good, threads: -1 }, /"threads": expected an integer from 0 to 256, got -1/],
+  ['threads too many', { ...good, threads: 257 }, /"threads": expected an integer from 0 to 256, got 257/],
   ['threads fractional', { ...good, threads: 1.5 }, /"threads": expected an integer/],
-  ['threads string', { ...good, threads: '2' }, /"threads": expected an integer from 1 to 256, got "2"/],
+  ['threads string', { ...good, threads: '2' }, /"threads": expected an integer from 0 to 256, got "2"/],
   ['maxQueue negative', { ...good, maxQueue: -1 }, /"maxQueue": expected an integer from 0/],
   ['renderTimeout zero', { ...good, renderTimeout: 0 }, /"renderTimeout": expected an integer from 1/],
   ['renderTimeout infinite', { ...good, renderTimeout: Infinity }, /"renderTimeout"/],
@@ -96,6 +98,7 @@ test('defaults are filled and the bundle path is resolved', async (t) => {
   t.equal(resolved.handoffSpinUs, 0, 'a worker per CPU (the default threads): no polling at a hand-over')
   t.equal(normalizeOptions({ bundle: 'x.js', threads: availableParallelism() - 1 || 1 }).handoffSpinUs, availableParallelism() > 1 ? 50 : 0,
     'a CPU to spare: 50 µs')
+  t.equal(normalizeOptions({ bundle: 'x.js', threads: 0 }).handoffSpinUs, 0, 'threads: 0: no hand-over to poll at')
   t.equal(normalizeOptions({ bundle: 'x.js', handoffSpinUs: 0 }).handoffSpinUs, 0)
   t.equal(resolved.maxRendersPerWorker, null, 'workers are not recycled unless asked')
   t.equal(resolved.watch, false)

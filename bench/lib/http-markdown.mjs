@@ -70,7 +70,7 @@ function checkLines ({ rows, settings }) {
       (row.scenario.startsWith('data-') ? `; route data built or loaded ${row.dataCallsPerRequest} times per request` : '') + '.')
   }
   for (const row of ok.filter((entry) => entry.scenario.startsWith('render'))) {
-    lines.push(`${row.id}: ${row.rendersPerRequest} renders per request on ${row.threads} worker thread(s).`)
+    lines.push(`${row.id}: ${row.rendersPerRequest} renders per request ${row.threads === 0 ? 'in the main thread (no worker thread)' : `on ${row.threads} worker thread(s)`}.`)
   }
   for (const row of ok.filter((entry) => entry.affinity !== null)) {
     lines.push(`${row.id}: CPUs allowed per thread (from /proc): main thread ${row.affinity.main}, worker threads ${row.affinity.workers.join(' and ') || 'not told apart'}.`)

@@ -23,6 +23,7 @@ export const scenarios = [
   { name: 'cached', server: 'plugin', warm: true, expect: { cache: 'HIT-HOT' }, about: 'the plugin (default options), every request a hot-cache hit' },
   { name: 'cached-br', server: 'plugin', headers: br, warm: true, expect: { encoding: 'br', cache: 'HIT-HOT', raw: 'br' }, about: 'the same with Accept-Encoding: br' },
   { name: 'render', server: 'plugin', ssr: { cache: false, threads: 1 }, expect: { cache: 'BYPASS' }, about: 'the plugin with `cache: false`, 1 worker thread: every request renders' },
+  { name: 'render-inline', server: 'plugin', ssr: { cache: false, threads: 0 }, expect: { cache: 'BYPASS' }, about: 'the plugin with `cache: false`, `threads: 0`: every request renders in the main thread' },
   { name: 'naive', server: 'naive', about: 'renderToString in the route handler, same renderer as the bundle' },
   { name: 'compress-on-the-fly', server: 'bare-compress', headers: br, expect: { encoding: 'br' }, about: 'the bare route with @fastify/compress (br per request)' },
   { name: 'render-2', server: 'plugin', ssr: { cache: false, threads: 2 }, pinned: false, expect: { cache: 'BYPASS' }, about: 'render with 2 worker threads, server not pinned' },
@@ -79,6 +80,8 @@ export const comparisons = [
   { own: 'cached-br', other: 'baseline', why: 'a br hit against the bare identity route, as issue 13 first measured it' },
   { own: 'cached-br', other: 'compress-on-the-fly', why: 'a br hit against compressing on every request' },
   { own: 'render', other: 'naive', why: 'cache off against rendering in the handler, one CPU each' },
+  { own: 'render-inline', other: 'naive', why: 'cache off, threads: 0 (no worker) against rendering in the handler, one CPU each' },
+  { own: 'render-inline', other: 'render', why: 'threads: 0 against one worker sharing the CPU' },
   { own: 'render-2', other: 'naive-2', why: 'cache off with 2 workers against the handler, neither pinned' },
   { own: 'render-2', other: 'render', why: 'what a second CPU and worker add' },
   { own: 'render-2-pinned', other: 'render-2', why: 'pinThreads: true against unpinned workers, same run' },
@@ -95,6 +98,8 @@ export function targetsFor (pagesChosen) {
   const targets = []
   for (const page of pagesChosen) {
     targets.push({ own: 'render', other: 'naive', page, measure: 'rps', target: 0.85, label: `cache off, 1 thread, same CPU as naive, ${page}: req/s ≥ 0.85× naive` })
+    // The same budget, one CPU, with the option made for it: no worker to take turns with.
+    targets.push({ own: 'render-inline', other: 'naive', page, measure: 'rps', target: 0.85, label: `cache off, threads: 0, same CPU as naive, ${page}: req/s ≥ 0.85× naive` })
   }
   if (pagesChosen.includes('listing')) {
     targets.push({ own: 'render-2', other: 'naive-2', page: 'listing', measure: 'rps', target: 1.5, label: 'cache off, 2 threads, not pinned, listing: req/s ≥ 1.5× naive-2' })

@@ -1,16 +1,18 @@
 import { describeLoadError, type BundleSource } from './source'
 import { FST_SSR_BUNDLE_LOAD } from '../errors'
 import type { ResolvedOptions } from '../options'
-import { PoolError, RenderPool, type PoolEvents } from '../render/pool'
+import { InlinePool } from '../render/inline'
+import { PoolError, RenderPool, type PoolEvents, type TaskRunner } from '../render/pool'
+import type { WorkerData } from '../render/protocol'
 
 export { readBundle, type BundleSource } from './source'
 
-/** A bundle running in a pool of its own. */
+/** A bundle running in a pool of its own (or, with `threads: 0`, in the main thread). */
 export interface LoadedBundle {
   path: string
   version: string
   loadedAt: Date
-  pool: RenderPool
+  pool: TaskRunner
 }
 
 export type { PoolEvents } from '../render/pool'
@@ -26,22 +28,25 @@ export interface BundleEvents extends PoolEvents {
  * On failure the pool is destroyed and FST_SSR_BUNDLE_LOAD thrown: nothing is left running.
  */
 export async function startBundle (bundle: BundleSource, options: ResolvedOptions, events: BundleEvents): Promise<LoadedBundle> {
-  const pool = new RenderPool({
-    threads: options.threads,
-    maxHeapMb: options.maxHeapMb,
-    maxRendersPerWorker: options.maxRendersPerWorker,
-    pinThreads: options.pinThreads,
-    workerData: {
-      spinUs: options.handoffSpinUs,
-      bundlePath: bundle.path,
-      source: bundle.source,
-      cachedData: bundle.cachedData,
-      renderFunction: options.renderFunction,
-      globals: options.globals,
-      browserGlobals: options.browserGlobals,
-      compression: options.compression
-    }
-  }, events)
+  const workerData: WorkerData = {
+    spinUs: options.handoffSpinUs,
+    bundlePath: bundle.path,
+    source: bundle.source,
+    cachedData: bundle.cachedData,
+    renderFunction: options.renderFunction,
+    globals: options.globals,
+    browserGlobals: options.browserGlobals,
+    compression: options.compression
+  }
+  const pool: TaskRunner = options.threads === 0
+    ? new InlinePool(workerData, events)
+    : new RenderPool({
+      threads: options.threads,
+      maxHeapMb: options.maxHeapMb,
+      maxRendersPerWorker: options.maxRendersPerWorker,
+      pinThreads: options.pinThreads,
+      workerData
+    }, events)
   let failure
   try {
     // A worker's start-up is not a render: it has a bound of its own (startTimeout).

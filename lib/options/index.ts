@@ -22,13 +22,27 @@ export interface SsrCompressionOptions {
   threshold?: number
 }
 
+/** Options about worker threads mean nothing without them: refused with `threads: 0`, rather than ignored. */
+function refuseWithoutWorkers (options: Record<string, unknown>): void {
+  for (const name of ['maxHeapMb', 'maxRendersPerWorker', 'pinThreads']) {
+    const value = options[name]
+    if (value !== undefined && value !== false) invalid(name, 'not with threads: 0 (the bundle renders in the main thread, with no worker to limit, recycle or pin)')
+  }
+}
+
 /** Options of `fastify.register(ssrPlugin, options)`. */
 export interface SsrOptions {
   /** Path of the server bundle (script or CommonJS), resolved against the working directory. Required. */
   bundle: string
   /** Global function a script bundle sets, as in Rusty-SSR. Default `renderPage`. */
   renderFunction?: string
-  /** Worker threads that render. Default `os.availableParallelism()`. */
+  /**
+   * Worker threads that render. Default `os.availableParallelism()`. `0` renders in the main thread, in the same
+   * kind of sandbox: for a server with one CPU, where a worker can only take turns with the main thread and each
+   * hand-over costs more than a short render. It gives up what a worker gives: a render that never returns holds
+   * the whole server, one past its deadline is answered with 504 but not stopped, and the bundle shares the server's
+   * heap (so `maxHeapMb`, `maxRendersPerWorker` and `pinThreads` do not apply, and are refused).
+   */
   threads?: number
   /** Renders that may wait for a thread; past it requests get 503 with Retry-After. Default 512. */
   maxQueue?: number
@@ -175,7 +189,8 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
   if (typeof renderFunction !== 'string' || !identifier.test(renderFunction)) {
     invalid('renderFunction', `expected a JavaScript identifier, got ${describe(renderFunction)}`)
   }
-  const threads = integer('threads', options.threads, availableParallelism(), 1, 256)
+  const threads = integer('threads', options.threads, availableParallelism(), 0, 256)
+  if (threads === 0) refuseWithoutWorkers(options)
   return {
     bundle: resolve(bundle),
     renderFunction,
@@ -191,7 +206,7 @@ export function normalizeOptions (options: unknown): ResolvedOptions {
     maxRendersPerWorker: options.maxRendersPerWorker === undefined ? null : integer('maxRendersPerWorker', options.maxRendersPerWorker, 1, 1),
     watch: flag('watch', options.watch, false),
     pinThreads: flag('pinThreads', options.pinThreads, false),
-    handoffSpinUs: integer('handoffSpinUs', options.handoffSpinUs, defaultSpinUs(threads), 0, 10_000),
+    handoffSpinUs: integer('handoffSpinUs', options.handoffSpinUs, threads === 0 ? 0 : defaultSpinUs(threads), 0, 10_000),
     cache: resolveCache(options.cache),
     compression: resolveCompression(options.compression),
     metrics: resolveMetrics(options.metrics),

@@ -152,6 +152,27 @@ export function createWebGlobals (): Record<string, unknown> {
 }
 
 /**
+ * With `threads: 0` the bundle runs in the server's own thread, where a handle it keeps would hold the process open
+ * after `close()`: React's server renderer opens a MessageChannel as it loads, a bundle may start an interval. These
+ * replacements make what they make unref'd, as the pool unrefs an idle worker (a render in progress is kept alive by
+ * its deadline timer). Messages and timers still arrive as usual.
+ */
+export function createServerThreadGlobals (): Record<string, unknown> {
+  class ServerThreadMessageChannel extends MessageChannel {
+    constructor () {
+      super()
+      // Node refs a port when a 'message' listener is added, by calling its ref(): made a no-op on these two.
+      for (const port of [this.port1, this.port2]) port.ref = () => port
+    }
+  }
+  return {
+    MessageChannel: ServerThreadMessageChannel,
+    setTimeout: (...args: Parameters<typeof setTimeout>) => setTimeout(...args).unref(),
+    setInterval: (...args: Parameters<typeof setInterval>) => setInterval(...args).unref()
+  }
+}
+
+/**
  * Browser-only objects, inert, added with `browserGlobals: true`; `window`/`self` are pointed at the context's own
  * global afterwards, and `location` and the storages are replaced at every render.
  */

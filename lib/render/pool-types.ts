@@ -1,4 +1,4 @@
-import type { WorkerData } from './protocol'
+import type { RenderFailure, RenderOutcome, RenderTask, WorkerData } from './protocol'
 
 /** The pool's vocabulary: how it is configured, what it reports, and how a task fails (PoolError). */
 
@@ -62,4 +62,21 @@ export class PoolError extends Error {
  */
 export interface CancelSource {
   readonly signal?: AbortSignal
+}
+
+/**
+ * What runs render tasks for a bundle: the pool of worker threads (pool.ts), or the main thread itself with
+ * `threads: 0` (inline.ts). The renderer and the bundle host know only this.
+ */
+export interface TaskRunner {
+  /** Resolves once the bundle can render: null, else its load failure (rejects with PoolError on a start failure). */
+  ready (timeoutMs: number): Promise<RenderFailure | null>
+  /** Tasks in flight (running or waiting) and the recent queue wait (ms), as admission reads them. */
+  readonly load: { readonly inFlight: number, readonly recentWaitMs: number }
+  /** Runs a task by `deadline` (ms since the epoch); rejects with PoolError when it gives no outcome. */
+  run (task: RenderTask, deadline: number, cancel?: CancelSource): Promise<RenderOutcome>
+  abort (reason: unknown): void
+  drain (): Promise<void>
+  stats (): PoolStats
+  destroy (): Promise<void>
 }

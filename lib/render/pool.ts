@@ -5,7 +5,7 @@ import { ReplyPoller } from './handoff'
 import { endWait, listenForCancel, newJob, settleJob } from './job'
 import { JobQueue } from './job-queue'
 import { allowedCpus, leastLoadedCpu } from './pinning'
-import { PoolError, type CancelSource, type PoolEvents, type PoolOptions, type PoolStats, type ReplaceReason } from './pool-types'
+import { PoolError, type CancelSource, type PoolEvents, type PoolOptions, type PoolStats, type ReplaceReason, type TaskRunner } from './pool-types'
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply } from './protocol'
 import { PoolMeter } from './pool-meter'
 import { Seats } from './seats'
@@ -26,7 +26,7 @@ export * from './pool-types'
 /** Pause (ms) before replacing a worker that died before it had loaded the bundle. */
 const respawnPauseMs = 1000
 
-export class RenderPool {
+export class RenderPool implements TaskRunner {
   readonly #options: PoolOptions
   readonly #events: PoolEvents
   readonly #slots = new Set<WorkerSlot>()

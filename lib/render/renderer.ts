@@ -6,7 +6,7 @@ import {
 import type { Page } from '../page'
 import { admit, type AdmissionLimits } from './admission'
 import { etagOf } from './encode'
-import { PoolError, type CancelSource, type RenderPool } from './pool'
+import { PoolError, type CancelSource, type TaskRunner } from './pool'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderSuccess } from './protocol'
 
 /** What happened to the renders asked of the pool, by the names the metrics give them (metrics/snapshot.ts). */
@@ -39,12 +39,12 @@ export interface RenderLimits extends AdmissionLimits {
  */
 export class Renderer {
   readonly counters: RenderCounters
-  readonly #pool: () => RenderPool
+  readonly #pool: () => TaskRunner
   readonly #limits: RenderLimits
   #closing = false
 
   /** `pool` gives the pool serving now (a reload replaces it); `counters` may be a larger object the caller reads. */
-  constructor (pool: () => RenderPool, limits: RenderLimits, counters: RenderCounters = newRenderCounters()) {
+  constructor (pool: () => TaskRunner, limits: RenderLimits, counters: RenderCounters = newRenderCounters()) {
     this.#pool = pool
     this.#limits = limits
     this.counters = counters
@@ -85,7 +85,8 @@ export class Renderer {
     }
     const pool = this.#pool()
     try {
-      admit({ inFlight: pool.load.inFlight, threads: this.#limits.threads, recentWaitMs: pool.load.recentWaitMs }, this.#limits)
+      // With `threads: 0` the main thread is the one that renders.
+      admit({ inFlight: pool.load.inFlight, threads: Math.max(1, this.#limits.threads), recentWaitMs: pool.load.recentWaitMs }, this.#limits)
     } catch (error) {
       this.counters.rejected++
       throw error

@@ -1,5 +1,5 @@
 import vm from 'node:vm'
-import { createBrowserGlobals, createLocation, createWebGlobals, MemoryStorage } from './polyfills'
+import { createBrowserGlobals, createLocation, createServerThreadGlobals, createWebGlobals, MemoryStorage } from './polyfills'
 
 /**
  * One vm context per worker with the bundle evaluated once. The context isolates state (globals, prototypes),
@@ -17,6 +17,8 @@ export interface SandboxOptions {
   /** Adds inert `window`, `document`, `location`, storages… (see polyfills.ts). */
   browserGlobals: boolean
   cachedData?: Buffer
+  /** The sandbox lives in the server's main thread (`threads: 0`): its timers and ports must not hold the process. */
+  serverThread?: boolean
 }
 
 // The origin `location` reports; fixed, because a Host header is the client's to choose and pages are shared.
@@ -42,6 +44,7 @@ export function createSandbox (options: SandboxOptions): Sandbox {
   const { browserGlobals } = options
   const context = vm.createContext({
     ...createWebGlobals(),
+    ...(options.serverThread === true ? createServerThreadGlobals() : {}),
     ...(browserGlobals ? createBrowserGlobals() : {}),
     ...structuredClone(options.globals)
   }, { name: `ssr:${options.filename}` }) as Record<string, unknown>

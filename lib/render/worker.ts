@@ -1,11 +1,10 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { encodeBodies } from './encode'
-import { BodyForm, Control, nextCount, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { Control, nextCount, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
 import { spinFor } from './handoff'
 import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
-import { InvalidResultError, normalizeRenderResult } from './result'
+import { failure, performTask } from './perform'
 
 // A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply, one
 // task at a time; between them the event loop runs as usual, so a bundle's timers fire as they would in a browser.
@@ -40,17 +39,6 @@ try {
   loadFailure = failure('load', error)
 }
 port.postMessage({ ready: true, failure: loadFailure, pinned } satisfies WorkerReady)
-
-function failure (reason: RenderFailure['reason'], error: unknown): RenderFailure {
-  // Errors from the bundle belong to another realm: read them by shape, not with instanceof.
-  const { message, stack } = (error !== null && typeof error === 'object') ? error as { message?: unknown, stack?: unknown } : {}
-  return {
-    ok: false,
-    reason,
-    message: typeof message === 'string' ? message : String(error),
-    stack: typeof stack === 'string' ? stack : undefined
-  }
-}
 
 // Tasks arrive one at a time, or one more behind the running one while renders wait; they run in order, one at a
 // time, and the next starts as soon as the previous reply is posted.
@@ -112,29 +100,9 @@ function transferList (outcome: RenderOutcome & { ok: true }): ArrayBuffer[] {
   return list
 }
 
-async function perform ([, url, data, deadline, form]: RenderTask): Promise<RenderOutcome> {
+async function perform (task: RenderTask): Promise<RenderOutcome> {
   if (sandbox === null) return loadFailure as RenderFailure
   // The main thread's timer drops a task still queued at its deadline, but only once its event loop gets round to
-  // it; a task handed over just before is answered here without running bundle code, so a request that waited
-  // past its deadline is never rendered.
-  if (Date.now() >= deadline) {
-    return { ok: false, reason: 'expired', message: 'the render deadline passed while the task waited for a thread' }
-  }
-  let value: unknown
-  try {
-    value = await sandbox.render(url, data)
-  } catch (error) {
-    return failure('render', error)
-  }
-  let result
-  try {
-    result = normalizeRenderResult(value)
-  } catch (error) {
-    return failure(error instanceof InvalidResultError ? 'result' : 'render', error)
-  }
-  const { html, status, headers } = result
-  if (form === BodyForm.text) return { ok: true, status, headers, body: html, br: null, gzip: null, etag: null }
-  // Compressed once here, off the main thread, and only for pages the main thread may cache and serve again.
-  const { identity, br, gzip, etag } = encodeBodies(html, form === BodyForm.compressed ? compression : null)
-  return { ok: true, status, headers, body: identity, br, gzip, etag }
+  // it; a task handed over just before is answered by performTask without running bundle code.
+  return await performTask(sandbox, task, compression)
 }
