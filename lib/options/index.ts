@@ -22,14 +22,6 @@ export interface SsrCompressionOptions {
   threshold?: number
 }
 
-/** Options about worker threads mean nothing without them: refused with `threads: 0`, rather than ignored. */
-function refuseWithoutWorkers (options: Record<string, unknown>): void {
-  for (const name of ['maxHeapMb', 'maxRendersPerWorker', 'pinThreads']) {
-    const value = options[name]
-    if (value !== undefined && value !== false) invalid(name, 'not with threads: 0 (the bundle renders in the main thread, with no worker to limit, recycle or pin)')
-  }
-}
-
 /** Options of `fastify.register(ssrPlugin, options)`. */
 export interface SsrOptions {
   /** Path of the server bundle (script or CommonJS), resolved against the working directory. Required. */
@@ -172,6 +164,14 @@ function resolveCompression (value: unknown): CompressionSettings | null {
 
 const knownOptions = new Set(['bundle', 'renderFunction', 'threads', 'maxQueue', 'renderTimeout', 'globals', 'browserGlobals',
   'retryAfter', 'maxHeapMb', 'closeTimeout', 'startTimeout', 'maxRendersPerWorker', 'watch', 'pinThreads', 'handoffSpinUs', 'cache', 'compression', 'metrics', 'purge'])
+
+/** Options about worker threads mean nothing without them: refused with `threads: 0`, rather than ignored. */
+function refuseWithoutWorkers (options: Record<string, unknown>): void {
+  for (const name of ['maxHeapMb', 'maxRendersPerWorker', 'pinThreads']) {
+    const value = options[name]
+    if (value !== undefined && value !== false) invalid(name, 'not with threads: 0 (the bundle renders in the main thread, with no worker to limit, recycle or pin)')
+  }
+}
 
 /** Checks every option once, at registration, and fills the defaults. Throws FST_SSR_INVALID_OPTION. */
 export function normalizeOptions (options: unknown): ResolvedOptions {
