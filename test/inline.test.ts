@@ -55,6 +55,15 @@ test('threads: 0 with a broken bundle fails ready() with FST_SSR_BUNDLE_LOAD', a
   }
 })
 
+test('threads: 0: a bundle that never finishes loading fails ready() at startTimeout instead of holding the server', async (t) => {
+  const app = Fastify({ logger: false })
+  app.register(ssrPlugin, { bundle: bundle('load-hangs.js'), threads: 0, startTimeout: 300 })
+  const error = await app.ready().then(() => null, (error: Error & { code?: string }) => error)
+  await app.close()
+  t.equal(error?.code, 'FST_SSR_BUNDLE_LOAD')
+  t.match(error?.message, /timed out after 300ms/)
+})
+
 test('threads: 0: a render that never settles is a 504 at its deadline, nothing is cached, the server goes on', async (t) => {
   const { engine } = await startEngine(t, { bundle: bundle('hang.js'), threads: 0 })
   const error = await rejection(t, engine.serve('/never', undefined, { key: 'page', renderTimeout: 200 }))

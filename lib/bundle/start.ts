@@ -39,7 +39,7 @@ export async function startBundle (bundle: BundleSource, options: ResolvedOption
     compression: options.compression
   }
   const pool: TaskRunner = options.threads === 0
-    ? new InlinePool(workerData, events)
+    ? new InlinePool(workerData, events, options.startTimeout)
     : new RenderPool({
       threads: options.threads,
       maxHeapMb: options.maxHeapMb,

@@ -27,7 +27,8 @@ export class InlinePool implements TaskRunner {
   readonly #running = new Set<(error: PoolError) => void>()
   #closed = false
 
-  constructor (workerData: WorkerData, events: PoolEvents) {
+  /** `loadTimeoutMs`: how long the bundle may take to evaluate (`startTimeout`), since nothing could stop it after. */
+  constructor (workerData: WorkerData, events: PoolEvents, loadTimeoutMs: number) {
     this.#compression = workerData.compression
     this.#events = events
     const { cachedData } = workerData
@@ -39,6 +40,7 @@ export class InlinePool implements TaskRunner {
         globals: workerData.globals,
         browserGlobals: workerData.browserGlobals,
         serverThread: true,
+        loadTimeoutMs,
         cachedData: cachedData === null ? undefined : Buffer.from(cachedData.buffer, cachedData.byteOffset, cachedData.byteLength)
       })
     } catch (error) {

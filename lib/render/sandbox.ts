@@ -19,6 +19,11 @@ export interface SandboxOptions {
   cachedData?: Buffer
   /** The sandbox lives in the server's main thread (`threads: 0`): its timers and ports must not hold the process. */
   serverThread?: boolean
+  /**
+   * Milliseconds the bundle's evaluation may take before it is interrupted (a load error). For the main thread, where
+   * no worker can be stopped instead; a worker's load is bounded by the pool terminating it.
+   */
+  loadTimeoutMs?: number
 }
 
 // The origin `location` reports; fixed, because a Host header is the client's to choose and pages are shared.
@@ -57,7 +62,7 @@ export function createSandbox (options: SandboxOptions): Sandbox {
   context.exports = module.exports
   const script = new vm.Script(options.source, { filename: options.filename, cachedData: options.cachedData })
   try {
-    script.runInContext(context)
+    script.runInContext(context, options.loadTimeoutMs === undefined ? undefined : { timeout: options.loadTimeoutMs })
   } finally {
     delete context.module
     delete context.exports
