@@ -139,8 +139,8 @@ export class SsrEngine {
     const { url, key, reserve } = miss
     if (key === null) {
       // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
-      const page = await this.#track(this.#maker.once(url, data, call.request, this.#timeout(call), call))
-      return { ...page, cache: 'BYPASS' }
+      const { status, headers, bodies, etag } = await this.#track(this.#maker.once(url, data, call.request, this.#timeout(call), call))
+      return { status, headers, bodies, etag, cache: 'BYPASS' }
     }
     let flight = this.#flights.get(key)
     if (flight === undefined) {

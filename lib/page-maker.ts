@@ -53,15 +53,18 @@ export class PageMaker {
   async once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined): Promise<Page<string>> {
     const start = Date.now()
     const loader = isLoader(data)
-    const value = loader ? await this.#load(data, request, timeoutMs) : data
+    let value = loader ? this.#load(data, request, timeoutMs) : data
+    if (loader && value instanceof Promise) value = await value
     const page = await this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel, loader)
-    if (page.headers['cache-control'] !== undefined) return page
-    return { ...page, headers: { ...page.headers, 'cache-control': uncachedCacheControl } }
+    // The headers are this render's own object (render/result.ts makes one per render): completed in place.
+    page.headers['cache-control'] ??= uncachedCacheControl
+    return page
   }
 
-  async #load (data: DataLoader, request: unknown, timeoutMs: number): Promise<unknown> {
+  /** The loader's value, or a promise of it (loadData); throws what admission refuses the render with. */
+  #load (data: DataLoader, request: unknown, timeoutMs: number): unknown {
     this.#renderer.admit()
-    return await loadData(data, request, timeoutMs)
+    return loadData(data, request, timeoutMs)
   }
 }
 

@@ -34,9 +34,10 @@ export const renderChannel: Channel<RenderContext> = tracingChannel(channelNames
 export const storeChannel: Channel<StoreContext> = tracingChannel(channelNames.store)
 
 /** Runs `fn` inside a traced async span when someone listens; `fn` as is otherwise. */
-export async function traced<C extends object, T> (channel: Channel<C>, context: () => NoInfer<C>, fn: () => Promise<T>): Promise<T> {
-  if (!channel.hasSubscribers) return await fn()
-  return await channel.tracePromise(fn, context())
+export function traced<C extends object, T> (channel: Channel<C>, context: () => NoInfer<C>, fn: () => Promise<T>): Promise<T> {
+  // Not an async function: untraced, fn's own promise is the answer, with no second one around it.
+  if (!channel.hasSubscribers) return fn()
+  return channel.tracePromise(fn, context())
 }
 
 /** The synchronous counterpart of traced(). */

@@ -43,8 +43,10 @@ test('a loader that throws or rejects is a 500 FST_SSR_DATA_FAILED that says not
     app.addHook('onError', async (_request, _reply, error) => { logged.push(String((error as { cause?: unknown }).cause)) })
     app.get('/sync/*', (request, reply) => reply.ssr(request.url, () => { calls++; throw new Error('SECRET sync') }))
     app.get('/async/*', (request, reply) => reply.ssr(request.url, async () => { calls++; throw new Error('SECRET async') }))
+    // A value whose `then` throws when read: looking at the value is part of loading it.
+    app.get('/getter/*', (request, reply) => reply.ssr(request.url, () => { calls++; return { get then () { throw new Error('SECRET getter') } } }))
   })
-  for (const path of ['/sync/a', '/async/a', '/sync/a']) {
+  for (const path of ['/sync/a', '/async/a', '/getter/a', '/sync/a']) {
     const res = await started.get(path)
     const body = await res.text()
     t.equal(res.status, 500, path)
@@ -52,8 +54,20 @@ test('a loader that throws or rejects is a 500 FST_SSR_DATA_FAILED that says not
     t.notMatch(body, /SECRET/, 'nothing of the message in the body')
     t.equal(res.headers.get('cache-control'), 'private, no-store')
   }
-  t.equal(calls, 3, 'each request tried again: nothing was cached')
+  t.equal(calls, 4, 'each request tried again: nothing was cached')
   t.equal(started.app.ssr.metrics().renders.total, 0, 'no render was started for data that never came')
+})
+
+test('a loader answering at once, or with a thenable that is not a promise, renders its value', async (t) => {
+  const started = await startApp(t, { bundle: counter, cache: false }, undefined, (app) => {
+    app.get('/now', (request, reply) => reply.ssr(request.url, () => ({ from: 'value' })))
+    app.get('/thenable', (request, reply) => reply.ssr(request.url, () => ({ then (resolve: (value: unknown) => void) { setImmediate(() => resolve({ from: 'thenable' })) } })))
+  })
+  for (const [path, from] of [['/now', 'value'], ['/thenable', 'thenable']]) {
+    const res = await started.get(path)
+    t.equal(res.status, 200, path)
+    t.match(await res.text(), from, `${path}: rendered with the loaded data`)
+  }
 })
 
 test('a loader whose value cannot be cloned is FST_SSR_INVALID_DATA; app.ssr.render takes a loader, called with no request', async (t) => {

@@ -1,5 +1,6 @@
 import { sha256 } from '../digest'
 import { FST_SSR_BAD_URL, FST_SSR_INVALID_DATA } from '../errors'
+import { isImmutableNode } from '../immutable'
 
 /**
  * The one place cache keys are made. A key holds everything that decides a page: the bundle version, the URL as
@@ -146,14 +147,6 @@ interface Walk {
   mutable: boolean
 }
 
-/** Frozen, and every own property a plain value (a getter could answer differently next time). */
-function isImmutable (value: object): boolean {
-  if (!Object.isFrozen(value)) return false
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false
-  return Object.values(Object.getOwnPropertyDescriptors(value)).every((descriptor) => 'value' in descriptor)
-}
-
 function canonical (value: unknown, walk: Walk): string {
   switch (typeof value) {
     case 'undefined': return 'u'
@@ -176,7 +169,7 @@ function canonical (value: unknown, walk: Walk): string {
     // Tagged with "#", which no other form starts with.
     const form = serialized.length > digestAbove ? `#${sha256(serialized)}` : serialized
     if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
-      if (!walk.mutable && isImmutable(value)) frozenForms.set(value, form)
+      if (!walk.mutable && isImmutableNode(value)) frozenForms.set(value, form)
       else walk.mutable = true
     } else {
       // Dates, Maps, Sets and buffers change inside even when frozen.

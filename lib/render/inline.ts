@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { copyData } from './data-copy'
 import { failure, performTask } from './perform'
 import { PoolMeter } from './pool-meter'
 import { PoolError, type CancelSource, type PoolEvents, type PoolStats, type TaskRunner } from './pool-types'
@@ -12,9 +13,8 @@ import { createSandbox, type Sandbox } from './sandbox'
  *
  * What it gives up, by design, and the README says so: a render that never returns (a loop in the bundle) holds the
  * server, since there is no worker to stop; an asynchronous render past its deadline is answered with the timeout
- * error, but its work is not stopped; the bundle shares the server's heap (no `maxHeapMb`). The data is still cloned
- * for each render, as a worker would receive it, so a bundle cannot change the route's objects and data that could
- * not reach a worker fails the same way here.
+ * error, but its work is not stopped; the bundle shares the server's heap (no `maxHeapMb`). The data is still copied
+ * for each render, as a worker would receive it, except for its deeply frozen parts (data-copy.ts).
  */
 export class InlinePool implements TaskRunner {
   readonly #sandbox: Sandbox | null = null
@@ -63,7 +63,7 @@ export class InlinePool implements TaskRunner {
     if (this.#sandbox === null) return this.#loadFailure as RenderFailure
     let data: unknown
     try {
-      data = structuredClone(task[2])
+      data = copyData(task[2])
     } catch (error) {
       throw new PoolError('unclonable', error)
     }

@@ -1,4 +1,5 @@
 import vm from 'node:vm'
+import { bindIntrinsics, isRedeclaration } from './intrinsics'
 import { createBrowserGlobals, createLocation, createServerThreadGlobals, createWebGlobals, MemoryStorage } from './polyfills'
 
 /**
@@ -6,7 +7,8 @@ import { createBrowserGlobals, createLocation, createServerThreadGlobals, create
  * not trust: the bundle is the application's own code and can reach the worker's realm through any injected object.
  */
 export interface Sandbox {
-  render (url: string, data: unknown): Promise<unknown>
+  /** What the bundle's render function returned (a result or a promise of one); throws what it throws. */
+  render (url: string, data: unknown): unknown
 }
 
 export interface SandboxOptions {
@@ -47,13 +49,52 @@ function pickRenderFunction (context: Record<string, unknown>, exported: unknown
 /** Evaluates the bundle in a fresh context; throws with a readable cause when it cannot render. */
 export function createSandbox (options: SandboxOptions): Sandbox {
   const { browserGlobals } = options
-  const context = vm.createContext({
+  let loaded: Loaded
+  try {
+    loaded = evaluate(options, true)
+  } catch (error) {
+    // A bundle declaring one of the bound names: evaluated again without bindings, as nothing of it ran.
+    if (!(error instanceof Redeclaration)) throw error
+    loaded = evaluate(options, false)
+  }
+  const { context, module } = loaded
+
+  const render = pickRenderFunction(context, module.exports, options.renderFunction)
+  if (render === null) {
+    throw new Error(`no render function found: set globalThis.${options.renderFunction} or export render, renderPage or default`)
+  }
+
+  return {
+    render (url, data) {
+      if (browserGlobals) {
+        context.location = createLocation(url, origin)
+        context.localStorage = new MemoryStorage()
+        context.sessionStorage = new MemoryStorage()
+      }
+      return render(url, data)
+    }
+  }
+}
+
+interface Loaded {
+  context: Record<string, unknown>
+  module: { exports: unknown }
+}
+
+/** The bundle's top level collided with a binding of intrinsics.ts before any of it ran. */
+class Redeclaration extends Error {}
+
+function evaluate (options: SandboxOptions, bind: boolean): Loaded {
+  const globals = {
     ...createWebGlobals(),
     ...(options.serverThread === true ? createServerThreadGlobals() : {}),
-    ...(browserGlobals ? createBrowserGlobals() : {}),
+    ...(options.browserGlobals ? createBrowserGlobals() : {}),
     ...structuredClone(options.globals)
-  }, { name: `ssr:${options.filename}` }) as Record<string, unknown>
-  if (browserGlobals) vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis', context)
+  }
+  const provided = new Set(Object.keys(globals))
+  const context = vm.createContext(globals, { name: `ssr:${options.filename}` }) as Record<string, unknown>
+  if (options.browserGlobals) vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis', context)
+  const bindings = bind ? bindIntrinsics(context, options.source, provided) : null
 
   // `module`/`exports` exist only while the bundle evaluates, so CommonJS bundles can export their render
   // function; afterwards the context holds no Node-flavoured globals the user did not ask for.
@@ -63,26 +104,15 @@ export function createSandbox (options: SandboxOptions): Sandbox {
   const script = new vm.Script(options.source, { filename: options.filename, cachedData: options.cachedData })
   try {
     script.runInContext(context, options.loadTimeoutMs === undefined ? undefined : { timeout: options.loadTimeoutMs })
+  } catch (error) {
+    if (bindings !== null && isRedeclaration(error, bindings)) throw new Redeclaration()
+    throw error
   } finally {
     delete context.module
     delete context.exports
   }
-
-  const render = pickRenderFunction(context, module.exports, options.renderFunction)
-  if (render === null) {
-    throw new Error(`no render function found: set globalThis.${options.renderFunction} or export render, renderPage or default`)
-  }
-
-  return {
-    async render (url, data) {
-      if (browserGlobals) {
-        context.location = createLocation(url, origin)
-        context.localStorage = new MemoryStorage()
-        context.sessionStorage = new MemoryStorage()
-      }
-      return await render(url, data)
-    }
-  }
+  bindings?.resync()
+  return { context, module }
 }
 
 /** Compiles the bundle once in the main thread: a syntax check before any worker starts, and a code cache for them. */
