@@ -24,6 +24,8 @@ const deeplyImmutable = new WeakSet<object>()
 export function isDeeplyImmutable (value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return typeof value !== 'function' && typeof value !== 'symbol'
   if (deeplyImmutable.has(value)) return true
+  // Most data a route builds per request is not frozen: answered before any walk is set up.
+  if (!Object.isFrozen(value)) return false
   return checkDeeply(value, new Set())
 }
 

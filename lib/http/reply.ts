@@ -42,34 +42,64 @@ export function replySsr (engine: SsrEngine, shed: RateLimitedLog) {
       sendPage(reply, found)
       return reply
     }
-    // A client that leaves stops waiting; the render is cancelled once no one waits for it. The signal is made only
-    // when the engine asks for it (a render that has to wait, a render to join).
-    let gone: AbortController | undefined
-    const onClose = (): void => { if (!reply.raw.writableFinished) gone?.abort(new Error('client closed the connection')) }
-    const waiting: RenderCallOptions = {
-      ...call,
-      request: reply.request,
-      get signal () {
-        if (gone === undefined) {
-          gone = new AbortController()
-          // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
-          if (reply.raw.destroyed || reply.request.raw.destroyed) onClose()
-          else reply.raw.once('close', onClose)
-        }
-        return gone.signal
-      }
-    }
+    const waiting = new ClientWait(reply, call)
     engine.fill(found, data, waiting).then((page) => {
-      reply.raw.off('close', onClose)
+      waiting.done()
       if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)
     }, (error: unknown) => {
-      reply.raw.off('close', onClose)
-      if (gone?.signal.aborted === true) return
+      waiting.done()
+      if (waiting.clientLeft) return
       if (engine.closing) closeConnectionAfter(reply)
       sendFailure(reply, error, target, shed)
     })
     return reply
+  }
+}
+
+/**
+ * A miss's call as the engine takes it: the call's options, the request (for a loader), and a signal aborted when
+ * the client leaves, so it stops waiting; the render is cancelled once no one waits for it. The signal, and the
+ * listener on the response, are made only when the engine asks (a render that has to wait, a render to join).
+ */
+class ClientWait implements RenderCallOptions {
+  readonly cache: boolean | undefined
+  readonly key: string | undefined
+  readonly renderTimeout: number | undefined
+  readonly vary: RenderCallOptions['vary']
+  readonly request: FastifyReply['request']
+  readonly #reply: FastifyReply
+  #gone: AbortController | undefined
+  #onClose: (() => void) | undefined
+
+  constructor (reply: FastifyReply, call: RenderCallOptions | undefined) {
+    this.cache = call?.cache
+    this.key = call?.key
+    this.renderTimeout = call?.renderTimeout
+    this.vary = call?.vary
+    this.request = reply.request
+    this.#reply = reply
+  }
+
+  get signal (): AbortSignal {
+    if (this.#gone === undefined) {
+      const gone = this.#gone = new AbortController()
+      const raw = this.#reply.raw
+      const onClose = (): void => { if (!raw.writableFinished) gone.abort(new Error('client closed the connection')) }
+      // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
+      if (raw.destroyed || this.#reply.request.raw.destroyed) onClose()
+      else raw.once('close', this.#onClose = onClose)
+    }
+    return this.#gone.signal
+  }
+
+  get clientLeft (): boolean {
+    return this.#gone?.signal.aborted === true
+  }
+
+  /** The engine has answered: the client's leaving no longer matters. */
+  done (): void {
+    if (this.#onClose !== undefined) this.#reply.raw.off('close', this.#onClose)
   }
 }
 

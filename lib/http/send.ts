@@ -100,12 +100,16 @@ const notModifiedHeaders = ['cache-control', 'expires', 'content-location', 'var
 interface Prepared {
   headers: PageHeaders
   body: Buffer | string
-  /** The headers of a 304 for this encoding. */
-  notModified: PageHeaders
   /** `headers` and Content-Length as Node's writeHead() takes them (name, value, name, value...), for a direct write. */
   flat: Array<string | string[]>
-  /** `notModified` likewise. */
-  flatNotModified: Array<string | string[]>
+  /** The headers of a 304 for this encoding, made when one is first sent (most pages are never revalidated). */
+  notModified?: NotModified
+}
+
+interface NotModified {
+  headers: PageHeaders
+  /** `headers` as `flat` is. */
+  flat: Array<string | string[]>
 }
 
 function flatten (headers: PageHeaders): Array<string | string[]> {
@@ -133,13 +137,20 @@ function prepare (page: ServedPage, encoding: Encoding, weak: boolean): Prepared
   // may still encode it, and one strong tag must not name two representations (RFC 9110 §8.8.1).
   if (page.etag !== null) headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
   if (encoding !== 'identity') headers['content-encoding'] = encoding
-  const notModified: PageHeaders = Object.create(null)
-  if (headers.etag !== undefined) notModified.etag = headers.etag
-  for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
   const body = (encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity) as Buffer | string
   const flat = flatten(headers)
   flat.push('content-length', String(Buffer.byteLength(body)))
-  return { headers, body, notModified, flat, flatNotModified: flatten(notModified) }
+  return { headers, body, flat }
+}
+
+function notModifiedOf (prepared: Prepared): NotModified {
+  if (prepared.notModified !== undefined) return prepared.notModified
+  const { headers } = prepared
+  const notModified: PageHeaders = Object.create(null)
+  if (headers.etag !== undefined) notModified.etag = headers.etag
+  for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
+  prepared.notModified = { headers: notModified, flat: flatten(notModified) }
+  return prepared.notModified
 }
 
 function preparedFor (page: ServedPage, encoding: Encoding, weak: boolean): Prepared {
@@ -171,7 +182,7 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
   if (page.age !== undefined) reply.header('age', String(page.age))
   if (unchanged) {
     // x-ssr-cache describes the response, not the representation: it stays, as Date does.
-    return reply.code(304).headers(prepared.notModified).header('x-ssr-cache', page.cache).send()
+    return reply.code(304).headers(notModifiedOf(prepared).headers).header('x-ssr-cache', page.cache).send()
   }
   if (page.status !== 200) reply.code(page.status)
   return reply.headers(prepared.headers).header('x-ssr-cache', page.cache).send(prepared.body)
@@ -183,7 +194,7 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
  * path. A status set with `reply.code()` before is kept for a 200 page, as reply.send() keeps it.
  */
 function sendDirectly (reply: FastifyReply, page: ServedPage, prepared: Prepared, unchanged: boolean): FastifyReply {
-  const flat = (unchanged ? prepared.flatNotModified : prepared.flat).slice()
+  const flat = (unchanged ? notModifiedOf(prepared).flat : prepared.flat).slice()
   if (page.age !== undefined) flat.push('age', String(page.age))
   flat.push('x-ssr-cache', page.cache)
   if (unchanged) writeDirectly(reply, 304, flat, null)

@@ -14,13 +14,25 @@ import { isDeeplyImmutable } from '../immutable'
  */
 export function copyData (value: unknown): unknown {
   if (isDeeplyImmutable(value)) return value
+  // A getter in the data could start another render, and so another copy, before this one ends.
+  const copies = reusableInUse ? new Map<object, unknown>() : reusable
+  reusableInUse = true
   try {
-    return copy(value, new Map())
+    return copy(value, copies)
   } catch (error) {
     if (error !== notPlain) throw error
     return structuredClone(value)
+  } finally {
+    if (copies === reusable) {
+      reusable.clear()
+      reusableInUse = false
+    }
   }
 }
+
+/** Originals to their copies, for one copyData() call: one Map, reused, as nearly every call runs alone. */
+const reusable = new Map<object, unknown>()
+let reusableInUse = false
 
 /** Thrown to hand the whole value to structuredClone. */
 const notPlain = new Error('not plain data')

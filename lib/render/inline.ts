@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { copyData } from './data-copy'
+import { Deadlines } from './deadlines'
 import { failure, performTask } from './perform'
 import { PoolMeter } from './pool-meter'
 import { PoolError, type CancelSource, type PoolEvents, type PoolStats, type TaskRunner } from './pool-types'
@@ -25,6 +26,7 @@ export class InlinePool implements TaskRunner {
   readonly #meter = new PoolMeter(1)
   /** Renders started and not settled, with how to fail them (abort(), destroy()). */
   readonly #running = new Set<(error: PoolError) => void>()
+  readonly #deadlines = new Deadlines()
   #closed = false
 
   /** `loadTimeoutMs`: how long the bundle may take to evaluate (`startTimeout`), since nothing could stop it after. */
@@ -57,31 +59,34 @@ export class InlinePool implements TaskRunner {
     return this.#meter
   }
 
-  /** Renders now. `cancel` is never read: nothing waits for a thread here. */
-  async run (task: RenderTask, deadline: number, _cancel?: CancelSource): Promise<RenderOutcome> {
-    if (this.#closed) throw new PoolError('closed', null)
-    if (this.#sandbox === null) return this.#loadFailure as RenderFailure
+  /**
+   * Renders now. `cancel` is never read: nothing waits for a thread here. Not an async function, for one promise per
+   * render rather than two: the refusals are rejected promises, as an async function's throws would be.
+   */
+  run (task: RenderTask, deadline: number, _cancel?: CancelSource): Promise<RenderOutcome> {
+    if (this.#closed) return Promise.reject(new PoolError('closed', null))
+    if (this.#sandbox === null) return Promise.resolve(this.#loadFailure as RenderFailure)
     let data: unknown
     try {
       data = copyData(task[2])
     } catch (error) {
-      throw new PoolError('unclonable', error)
+      return Promise.reject(new PoolError('unclonable', error))
     }
     this.#meter.inFlight++
     const started = performance.now()
-    return await new Promise<RenderOutcome>((resolve, reject) => {
+    return new Promise<RenderOutcome>((resolve, reject) => {
       let settled = false
       const settle = (): boolean => {
         if (settled) return false
         settled = true
-        clearTimeout(timer)
+        this.#deadlines.remove(pending)
         this.#running.delete(fail)
         this.#meter.settled()
         return true
       }
       const fail = (error: PoolError): void => { if (settle()) reject(error) }
-      // Only an asynchronous render can be overtaken by its deadline: a synchronous one returns before this fires.
-      const timer = setTimeout(() => fail(new PoolError('timeout', null)), Math.max(0, deadline - Date.now()))
+      // Only an asynchronous render can be overtaken by its deadline: a synchronous one returns before it is due.
+      const pending = this.#deadlines.add(deadline, () => fail(new PoolError('timeout', null)))
       this.#running.add(fail)
       performTask(this.#sandbox as Sandbox, [task[0], task[1], data, deadline, task[4]], this.#compression).then((outcome) => {
         if (!settle()) return

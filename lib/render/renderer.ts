@@ -7,7 +7,7 @@ import type { Page } from '../page'
 import { admit, type AdmissionLimits } from './admission'
 import { etagOf } from './encode'
 import { PoolError, type CancelSource, type TaskRunner } from './pool'
-import { BodyForm, type RenderFailure, type RenderOutcome, type RenderSuccess } from './protocol'
+import { BodyForm, type RenderFailure, type RenderOutcome, type RenderSuccess, type RenderTask } from './protocol'
 
 /** What happened to the renders asked of the pool, by the names the metrics give them (metrics/snapshot.ts). */
 export interface RenderCounters {
@@ -93,32 +93,37 @@ export class Renderer {
     }
   }
 
-  /** `admitted`: admit() let it in before its data was loaded; a close that began since does not refuse it. */
-  async #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined, admitted: boolean): Promise<RenderSuccess> {
+  /**
+   * `admitted`: admit() let it in before its data was loaded; a close that began since does not refuse it. Not an
+   * async function: what is refused throws here, and what runs is #attempt's promise, traced whole, so the span ends
+   * with the page or the coded error the request will get.
+   */
+  #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined, admitted: boolean): Promise<RenderSuccess> {
     if (!admitted || !this.#closing) this.admit()
     const pool = this.#pool()
     this.counters.total++
     // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
     const deadline = Date.now() + timeoutMs
-    // Traced whole, so the span ends with the page or the coded error the request will get.
-    return await traced(renderChannel, () => ({ url, timeoutMs }), async () => {
-      let outcome: RenderOutcome
-      try {
-        outcome = await pool.run([0, url, data, deadline, form], deadline, cancel)
-      } catch (error) {
-        throw this.#poolFailure(error)
-      }
-      if (outcome.ok) {
-        this.counters.succeeded++
-        return outcome
-      }
-      if (outcome.reason === 'expired') {
-        this.counters.timeouts++
-        throw new FST_SSR_RENDER_TIMEOUT()
-      }
-      this.counters.errors++
-      throw renderError(outcome)
-    })
+    return traced(renderChannel, () => ({ url, timeoutMs }), () => this.#attempt(pool, [0, url, data, deadline, form], cancel))
+  }
+
+  async #attempt (pool: TaskRunner, task: RenderTask, cancel: CancelSource | undefined): Promise<RenderSuccess> {
+    let outcome: RenderOutcome
+    try {
+      outcome = await pool.run(task, task[3], cancel)
+    } catch (error) {
+      throw this.#poolFailure(error)
+    }
+    if (outcome.ok) {
+      this.counters.succeeded++
+      return outcome
+    }
+    if (outcome.reason === 'expired') {
+      this.counters.timeouts++
+      throw new FST_SSR_RENDER_TIMEOUT()
+    }
+    this.counters.errors++
+    throw renderError(outcome)
   }
 
   /** Why the pool gave no answer, as a coded error. */
