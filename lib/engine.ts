@@ -105,6 +105,8 @@ export class SsrEngine {
    * that cannot be normalized and FST_SSR_INVALID_DATA for data that throws while it is keyed.
    */
   lookup (url: string, data: unknown, call: RenderCallOptions = {}, headers?: RequestHeaders): ServedPage | Miss {
+    // Every hit passes here: untraced, no closure is made for the span.
+    if (!lookupChannel.hasSubscribers) return this.#lookup(url, data, call, headers)
     return tracedSync(lookupChannel, () => ({ tier: 'local' as const, url }), (context) => {
       const found = this.#lookup(url, data, call, headers)
       if (context !== null) context.cache = found instanceof Miss ? (found.key === null ? 'BYPASS' : 'MISS') : found.cache
