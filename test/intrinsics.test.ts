@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import { createSandbox } from '../lib/render/sandbox'
+import { bundle, startApp } from './helpers/app'
 
 // The sandbox binds JavaScript's globals for fast reads (render/intrinsics.ts). These cases check that a bundle sees
 // what it would see without the bindings, including the ones that collide with them.
@@ -55,4 +56,19 @@ test('a global replaced during a render, not by assignment, is read through the 
 test("globals given by the plugin's options stay as given; eval stays a direct eval", async (t) => {
   t.equal(await renderOf('globalThis.renderPage = () => typeof Intl + \',\' + Intl', { Intl: 'mine' }), 'string,mine')
   t.equal(await renderOf("globalThis.renderPage = () => { const local = 7; return eval('local') }"), 7)
+})
+
+test('through the plugin, in a worker and with threads: 0: a bundle colliding with the bindings renders as written', async (t) => {
+  for (const threads of [1, 0]) {
+    const { app } = await startApp(t, { bundle: bundle('declares-globals.js'), threads, cache: false })
+    const page = await app.ssr.render('/a', { n: 1 })
+    t.same(JSON.parse(page.html), {
+      url: '%2Fa',
+      Map: 'its own Map',
+      Math: 'its own Math',
+      evaluations: 1,
+      intrinsic: 'symbol',
+      data: { n: 1 }
+    }, `threads: ${threads}`)
+  }
 })
