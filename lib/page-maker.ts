@@ -42,7 +42,8 @@ export class PageMaker {
     const start = Date.now()
     // Data at hand goes to the renderer within this call: a render asked before a close begins is admitted.
     const loader = isLoader(data)
-    const value = loader ? await this.#load(data, request, timeoutMs) : data
+    let value = loader ? this.#load(data, request, timeoutMs) : data
+    if (loader && value instanceof Promise) value = await value
     const page = await this.#renderer.render(url, value, remaining(start, timeoutMs), this.#compress, cancel, loader)
     const renderedAt = this.#now()
     const { headers, ttl } = withCacheHeaders({ url, status: page.status, headers: page.headers }, renderedAt, vary, this.#policy)

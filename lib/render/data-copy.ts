@@ -13,7 +13,6 @@ import { isDeeplyImmutable } from '../immutable'
  *   hands the whole value to structuredClone, which then copies it, or throws what it throws for it.
  */
 export function copyData (value: unknown): unknown {
-  if (isDeeplyImmutable(value)) return value
   // A getter in the data could start another render, and so another copy, before this one ends.
   const copies = reusableInUse ? new Map<object, unknown>() : reusable
   reusableInUse = true

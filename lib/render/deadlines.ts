@@ -32,8 +32,8 @@ export class Deadlines {
   #arm (at: number): void {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#firesAt = at
+    // Only ever set with a render pending (add, #fire), so it starts out holding the process.
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - Date.now()))
-    if (this.#pending.size === 0) this.#timer.unref()
   }
 
   #fire (): void {

@@ -59,7 +59,8 @@ function touchedBy (source: string, names: readonly string[]): Set<string> {
 
 /** The SyntaxError of a bundle whose top-level declaration collides with a binding. */
 export function isRedeclaration (error: unknown, bindings: IntrinsicBindings): boolean {
-  if (!(error instanceof SyntaxError) && (error as { name?: unknown } | null)?.name !== 'SyntaxError') return false
+  // Read by shape: the error comes from the context's realm.
+  if ((error as { name?: unknown } | null)?.name !== 'SyntaxError') return false
   const name = /Identifier '([^']+)' has already been declared/.exec(String((error as { message?: unknown }).message))?.[1]
   return name !== undefined && bindings.names.includes(name)
 }
