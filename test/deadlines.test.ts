@@ -3,13 +3,13 @@ import { Deadlines } from '../lib/render/deadlines'
 
 // The one timer behind threads: 0's render deadlines (render/deadlines.ts).
 
-function expiry (deadlines: Deadlines, inMs: number): { pending: ReturnType<Deadlines['add']>, expired: Promise<number>, fired: () => boolean } {
+function expiry (deadlines: Deadlines, inMs: number): { pending: ReturnType<Deadlines['add']>, deadline: number, expired: Promise<number>, fired: () => boolean } {
   let fired = false
   let settle: (at: number) => void = () => {}
   const expired = new Promise<number>((resolve) => { settle = resolve })
   const deadline = Date.now() + inMs
   const pending = deadlines.add(deadline, () => { fired = true; settle(Date.now() - deadline) })
-  return { pending, expired, fired: () => fired }
+  return { pending, deadline, expired, fired: () => fired }
 }
 
 test('each deadline expires once, not before it is due; a removed one never does', async (t) => {
@@ -19,7 +19,8 @@ test('each deadline expires once, not before it is due; a removed one never does
   const second = expiry(deadlines, 60)
   deadlines.remove(removed.pending)
   t.ok(await first.expired >= 0, 'the first expired at or after its deadline')
-  t.notOk(second.fired(), 'the later one is not due yet')
+  // A stalled event loop may find both due in one firing; a later one that fired must have been due.
+  t.ok(!second.fired() || Date.now() >= second.deadline, 'the later one did not expire before its deadline')
   t.ok(await second.expired >= 0, 'the later one expired at or after its deadline, from the timer set again')
   t.notOk(removed.fired(), 'the removed one never expired, though its deadline passed first')
 })
