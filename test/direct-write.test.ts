@@ -16,8 +16,10 @@ interface Raw { status: number, headers: string[][], body: Buffer }
 
 interface Server {
   get: (path: string, headers?: Record<string, string>) => Promise<Raw>
-  /** For each response so far: whether writeHead() was given the flat header list of a direct write. */
+  /** For each response so far: whether it was a direct write (writeHead() given a flat list, or no headers). */
   direct: boolean[]
+  /** For each response so far, how writeHead() got its headers: 'record' (Node's own, set before), 'list', 'object'. */
+  forms: string[]
 }
 
 type Configure = (app: FastifyInstance) => void
@@ -27,11 +29,15 @@ async function serve (t: Test, configure?: Configure, logs?: string[]): Promise<
   const app = Fastify({ logger: logs === undefined ? false : { level: 'info', stream } })
   await app.register(ssrPlugin, { bundle: counter, threads: 1 })
   const direct: boolean[] = []
+  const forms: string[] = []
   // Watching writeHead() takes no part in what is sent: an onRequest hook leaves the direct write possible.
   app.addHook('onRequest', (request, reply, done) => {
     const writeHead = reply.raw.writeHead
     reply.raw.writeHead = function (this: unknown, ...args: unknown[]) {
-      direct.push(Array.isArray(args[1]))
+      // Fastify's send gives writeHead() its header object; a direct write a list, or nothing (Node's record).
+      const form = args[1] === undefined ? 'record' : Array.isArray(args[1]) ? 'list' : 'object'
+      forms.push(form)
+      direct.push(form !== 'object')
       return (writeHead as (...a: unknown[]) => unknown).apply(this, args)
     } as typeof writeHead
     done()
@@ -53,7 +59,7 @@ async function serve (t: Test, configure?: Configure, logs?: string[]): Promise<
       })
     }).on('error', reject).end()
   })
-  return { get, direct }
+  return { get, direct, forms }
 }
 
 /** The headers that say the same in both apps: Date is the clock's, Age and Last-Modified the render's second. */
@@ -157,4 +163,44 @@ test('trailers take the ordinary path', async (t) => {
   t.ok(hit.headers.some(([name, value]) => name === 'trailer' && value === 'x-done'))
   t.match(hit.body.toString(), /url=\/trailed/)
   t.same(server.direct, [false, false])
+})
+
+test("a hit's checked headers go to Node as its own record, shared by hits; a list value or a header set on the response take writeHead()'s checks", async (t) => {
+  const setsRaw: Configure = (app) => {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.url.startsWith('/raw')) reply.raw.setHeader('x-set-on-raw', 'kept')
+      done()
+    })
+  }
+  const raw = await serve(t, setsRaw)
+  const viaSend = await serve(t, (app) => { setsRaw(app); passThrough(app) })
+  for (const server of [raw, viaSend]) {
+    for (const path of ['/page', '/linked', '/raw']) await server.get(path)
+    server.direct.length = server.forms.length = 0
+  }
+  for (const path of ['/page', '/linked', '/raw']) {
+    const [a, b] = [await raw.get(path), await viaSend.get(path)]
+    t.same(comparable(a), comparable(b), `${path}: the headers reply.send() writes`)
+    t.ok(a.body.equals(b.body), `${path}: body`)
+  }
+  t.same(raw.forms, ['record', 'list', 'list'], 'a plain hit uses the record; a Link list and a raw header, the list')
+  const linked = await raw.get('/linked')
+  t.same(linked.headers.filter(([name]) => name === 'link').map(([, value]) => value), ['</a.css>; rel=preload; as=style', '</b.js>; rel=modulepreload'])
+  t.ok((await raw.get('/raw')).headers.some(([name, value]) => name === 'x-set-on-raw' && value === 'kept'))
+
+  // Two hits in a row share one frozen record (Age and x-ssr-cache are the same within a second, or it is remade).
+  const records: unknown[] = []
+  const watched = await serve(t, (app) => {
+    app.addHook('onResponse', (request, reply, done) => {
+      const key = Object.getOwnPropertySymbols(reply.raw).find((symbol) => symbol.description === 'kOutHeaders')
+      records.push(key === undefined ? undefined : (reply.raw as unknown as Record<symbol, unknown>)[key])
+      done()
+    })
+  })
+  await watched.get('/shared')
+  for (let i = 0; i < 3; i++) await watched.get('/shared')
+  const hits = records.slice(1)
+  t.ok(hits.every((record) => Object.isFrozen(record)), 'the shared record is frozen')
+  t.ok(hits.some((record, i) => i > 0 && record === hits[i - 1]), 'consecutive hits share it')
+  t.equal(Object.getPrototypeOf(hits[0]), null, 'no inherited names read as headers')
 })

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import type { HeaderBlock } from './header-block'
 
 /**
  * Fastify's own per-request state that decides whether a reply may skip `reply.send()`. Fastify keeps it under
@@ -54,17 +55,36 @@ export function canWriteDirectly (reply: FastifyReply): boolean {
   return context?.onSend === null && fields[internals.trailers] === null && isEmpty(fields[internals.headers] as object)
 }
 
+/** Node's symbol for a response's record of set headers (see NodeHeaders), found by its description once. */
+let nodeHeadersKey: symbol | null | undefined
+
+function nodeHeadersOf (res: FastifyReply['raw']): symbol | null {
+  if (nodeHeadersKey === undefined) nodeHeadersKey = find(res, 'kOutHeaders') ?? null
+  return nodeHeadersKey
+}
+
 /**
- * Writes status, headers and body as reply.send() would have (only after canWriteDirectly said so), and leaves the
- * headers where Fastify keeps them, so `reply.getHeader()` in an onResponse hook reads what was sent.
- * `flat` is name, value, name, value...: writeHead() takes it without building an object of it.
+ * Writes status, headers and body as reply.send() would have (only after canWriteDirectly said so). When no header
+ * was set on the response itself, the block's shared record goes where Node keeps set headers, and writeHead()
+ * writes it unchecked (it was checked once); `reply.getHeader()` in an onResponse hook reads it there, as Fastify
+ * falls back to the response's own headers. Otherwise, or on a Node that keeps them elsewhere, the headers go to
+ * writeHead() as a list, which checks them, and Fastify's own record gets a copy so getHeader() still reads them.
  */
-export function writeDirectly (reply: FastifyReply, status: number, flat: Array<string | string[]>, body: Buffer | string | null): void {
-  const sent: Record<string, string | string[]> = {}
-  for (let i = 0; i < flat.length; i += 2) sent[flat[i] as string] = flat[i + 1]
-  ;(reply as unknown as Record<symbol, unknown>)[(known as Internals).headers] = sent
+export function writeDirectly (reply: FastifyReply, status: number, block: HeaderBlock, cache: string, age: number | undefined, body: Buffer | string | null): void {
   const res = reply.raw
-  res.writeHead(status, flat as unknown as string[])
+  const key = nodeHeadersOf(res)
+  const fields = res as unknown as Record<symbol, unknown>
+  const record = key !== null && fields[key] === null ? block.record(cache, age) : null
+  if (record !== null) {
+    fields[key as symbol] = record
+    res.writeHead(status)
+  } else {
+    const flat = block.flat(cache, age)
+    const sent: Record<string, string | string[]> = {}
+    for (let i = 0; i < flat.length; i += 2) sent[flat[i] as string] = flat[i + 1]
+    ;(reply as unknown as Record<symbol, unknown>)[(known as Internals).headers] = sent
+    res.writeHead(status, flat as unknown as string[])
+  }
   if (body === null) res.end()
   else res.end(body)
 }

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify'
 import LRUMap from 'mnemonist/lru-map'
 import type { Bodies, PageHeaders, ServedPage } from '../page'
 import { canWriteDirectly, writeDirectly } from './direct'
+import { HeaderBlock } from './header-block'
 
 const htmlType = 'text/html; charset=utf-8'
 
@@ -100,22 +101,18 @@ const notModifiedHeaders = ['cache-control', 'expires', 'content-location', 'var
 interface Prepared {
   headers: PageHeaders
   body: Buffer | string
-  /** `headers` and Content-Length as Node's writeHead() takes them (name, value, name, value...), for a direct write. */
-  flat: Array<string | string[]>
+  /** `headers` and Content-Length, checked once, for a direct write. */
+  block: HeaderBlock
+  /** Kept for every hit of a stored page (preparedByBodies), not made for one response. */
+  kept: boolean
   /** The headers of a 304 for this encoding, made when one is first sent (most pages are never revalidated). */
   notModified?: NotModified
 }
 
 interface NotModified {
   headers: PageHeaders
-  /** `headers` as `flat` is. */
-  flat: Array<string | string[]>
-}
-
-function flatten (headers: PageHeaders): Array<string | string[]> {
-  const flat: Array<string | string[]> = []
-  for (const name in headers) flat.push(name, headers[name])
-  return flat
+  /** `headers` as `block` is. */
+  block: HeaderBlock
 }
 
 /**
@@ -124,7 +121,7 @@ function flatten (headers: PageHeaders): Array<string | string[]> {
  */
 const preparedByBodies = new WeakMap<object, Partial<Record<Encoding | 'weak', Prepared>>>()
 
-function prepare (page: ServedPage, encoding: Encoding, weak: boolean): Prepared {
+function prepare (page: ServedPage, encoding: Encoding, weak: boolean, kept: boolean): Prepared {
   const { bodies } = page
   const headers: PageHeaders = Object.assign(Object.create(null), page.headers)
   headers['content-type'] ??= htmlType
@@ -138,9 +135,7 @@ function prepare (page: ServedPage, encoding: Encoding, weak: boolean): Prepared
   if (page.etag !== null) headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
   if (encoding !== 'identity') headers['content-encoding'] = encoding
   const body = (encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity) as Buffer | string
-  const flat = flatten(headers)
-  flat.push('content-length', String(Buffer.byteLength(body)))
-  return { headers, body, flat }
+  return { headers, body, block: new HeaderBlock(headers, Buffer.byteLength(body), kept), kept }
 }
 
 function notModifiedOf (prepared: Prepared): NotModified {
@@ -149,13 +144,13 @@ function notModifiedOf (prepared: Prepared): NotModified {
   const notModified: PageHeaders = Object.create(null)
   if (headers.etag !== undefined) notModified.etag = headers.etag
   for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
-  prepared.notModified = { headers: notModified, flat: flatten(notModified) }
+  prepared.notModified = { headers: notModified, block: new HeaderBlock(notModified, null, prepared.kept) }
   return prepared.notModified
 }
 
 function preparedFor (page: ServedPage, encoding: Encoding, weak: boolean): Prepared {
   // Pages rendered for this response alone are prepared once and not kept.
-  if (page.cache === 'BYPASS' || page.cache === 'MISS') return prepare(page, encoding, weak)
+  if (page.cache === 'BYPASS' || page.cache === 'MISS') return prepare(page, encoding, weak, false)
   const bodies: Bodies<Buffer | string> = page.bodies
   let sets = preparedByBodies.get(bodies)
   if (sets === undefined) {
@@ -163,7 +158,7 @@ function preparedFor (page: ServedPage, encoding: Encoding, weak: boolean): Prep
     preparedByBodies.set(bodies, sets)
   }
   const slot = weak ? 'weak' : encoding
-  return (sets[slot] ??= prepare(page, encoding, weak))
+  return (sets[slot] ??= prepare(page, encoding, weak, true))
 }
 
 /**
@@ -194,10 +189,7 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
  * path. A status set with `reply.code()` before is kept for a 200 page, as reply.send() keeps it.
  */
 function sendDirectly (reply: FastifyReply, page: ServedPage, prepared: Prepared, unchanged: boolean): FastifyReply {
-  const flat = (unchanged ? notModifiedOf(prepared).flat : prepared.flat).slice()
-  if (page.age !== undefined) flat.push('age', String(page.age))
-  flat.push('x-ssr-cache', page.cache)
-  if (unchanged) writeDirectly(reply, 304, flat, null)
-  else writeDirectly(reply, page.status === 200 ? reply.raw.statusCode : page.status, flat, prepared.body)
+  if (unchanged) writeDirectly(reply, 304, notModifiedOf(prepared).block, page.cache, page.age, null)
+  else writeDirectly(reply, page.status === 200 ? reply.raw.statusCode : page.status, prepared.block, page.cache, page.age, prepared.body)
   return reply
 }
