@@ -15,8 +15,9 @@ import { newFlightCounters, snapshotOf, type BundleInfo, type EngineSnapshot, ty
 import type { ResolvedOptions } from './options'
 import { Miss, type BundleSide, type EngineParts, type RenderCallOptions } from './engine-parts'
 import { PageMaker, type MadePage, type PageRenderer } from './page-maker'
-import type { ServedPage } from './page'
+import type { Page, ServedPage } from './page'
 import type { PoolStats } from './render/pool'
+import type { Maybe } from './thenable'
 import { lookupChannel, tracedSync } from './tracing'
 
 export type { EngineLogger } from './engine-log'
@@ -28,6 +29,10 @@ export { Miss, type BundleSide, type EngineParts, type RenderCallOptions } from 
 type FlightPage = MadePage & { fromShared?: true, ttlMs?: number | null }
 
 const noVary: readonly VaryName[] = []
+
+function bypassed ({ status, headers, bodies, etag }: Page<string>): ServedPage {
+  return { status, headers, bodies, etag, cache: 'BYPASS' }
+}
 /** The policy when the cache is off: nothing is stored. */
 const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
@@ -136,14 +141,20 @@ export class SsrEngine {
     return new Miss(renderUrl, key, found, vary)
   }
 
-  /** Renders what lookup() missed: alone when uncached, else joining or starting the one render of its key. */
-  async fill (miss: Miss, data: unknown, call: RenderCallOptions = {}): Promise<ServedPage> {
-    const { url, key, reserve } = miss
-    if (key === null) {
-      // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
-      const { status, headers, bodies, etag } = await this.#track(this.#maker.once(url, data, call.request, this.#timeout(call), call))
-      return { status, headers, bodies, etag, cache: 'BYPASS' }
-    }
+  /**
+   * Renders what lookup() missed: alone when uncached, else joining or starting the one render of its key. An
+   * uncached page rendered at once (`threads: 0`, a synchronous bundle and loader) is answered at once: the page, or
+   * the coded error thrown; otherwise a promise.
+   */
+  fill (miss: Miss, data: unknown, call: RenderCallOptions = {}): Maybe<ServedPage> {
+    if (miss.key !== null) return this.#fillStored(miss, miss.key, data, call)
+    // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
+    const made = this.#maker.once(miss.url, data, call.request, this.#timeout(call), call)
+    return made instanceof Promise ? this.#track(made).then(bypassed) : bypassed(made)
+  }
+
+  async #fillStored (miss: Miss, key: string, data: unknown, call: RenderCallOptions): Promise<ServedPage> {
+    const { url, reserve } = miss
     let flight = this.#flights.get(key)
     if (flight === undefined) {
       flight = this.#startFlight(key, url, data, call, miss.vary, false)
@@ -155,7 +166,7 @@ export class SsrEngine {
       page = await this.#flights.join(flight, call.signal)
     } catch (error) {
       // It joined a render dropped as its last waiter left (in the same turn): it still waits, so it renders anew.
-      if (dropped(flight, error) && call.signal?.aborted !== true) return await this.fill(miss, data, call)
+      if (dropped(flight, error) && call.signal?.aborted !== true) return await this.#fillStored(miss, key, data, call)
       const stale = this.#standIn(reserve, flight, call.signal)
       if (stale !== undefined) return stale
       throw error

@@ -1,4 +1,5 @@
 import { FST_SSR_DATA_FAILED, FST_SSR_RENDER_TIMEOUT } from './errors'
+import { isThenable } from './thenable'
 
 /**
  * Lazy data: `reply.ssr(url, (request) => loadData(request))`. The loader runs only when a render is needed (a miss,
@@ -31,10 +32,6 @@ export function loadData (loader: DataLoader, request: unknown, timeoutMs: numbe
     return Promise.reject(new FST_SSR_DATA_FAILED({ cause: error }))
   }
   return thenable ? raceDeadline(value as PromiseLike<unknown>, timeoutMs) : value
-}
-
-function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 }
 
 async function raceDeadline (value: PromiseLike<unknown>, timeoutMs: number): Promise<unknown> {

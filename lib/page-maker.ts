@@ -1,6 +1,7 @@
 import { uncachedCacheControl, withCacheHeaders, type PageVary, type StorePolicy } from './cache/policy'
 import { isLoader, loadData, type DataLoader } from './loader'
 import type { Page } from './page'
+import { andThen, type Maybe } from './thenable'
 import type { CancelSource } from './render/pool'
 import type { RenderCounters } from './render/renderer'
 
@@ -9,7 +10,8 @@ export interface PageRenderer {
   readonly counters: RenderCounters
   /** `admitted`: admit() let it in before its data was loaded, and a close since must not refuse it. */
   render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource, admitted?: boolean): Promise<Page>
-  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted?: boolean): Promise<Page<string>>
+  /** The page at once (or the coded error thrown) when the pool answered at once; else a promise of it. */
+  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted?: boolean): Maybe<Page<string>>
   /** Throws what a render asked now would be refused with (FST_SSR_CLOSING, FST_SSR_QUEUE_FULL). */
   admit (): void
   beginClose (): void
@@ -50,16 +52,20 @@ export class PageMaker {
     return { ...page, headers, renderedAt, ttl }
   }
 
-  /** A page sent once and never stored (the cache off): the HTML as the render returned it, `private, no-store`. */
-  async once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined): Promise<Page<string>> {
+  /**
+   * A page sent once and never stored (the cache off): the HTML as the render returned it, `private, no-store`. At
+   * once (or thrown) when neither the loader nor the render had to be waited for, else a promise.
+   */
+  once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined): Maybe<Page<string>> {
     const start = Date.now()
     const loader = isLoader(data)
-    let value = loader ? this.#load(data, request, timeoutMs) : data
-    if (loader && value instanceof Promise) value = await value
-    const page = await this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel, loader)
-    // The headers are this render's own object (render/result.ts makes one per render): completed in place.
-    page.headers['cache-control'] ??= uncachedCacheControl
-    return page
+    const value = loader ? this.#load(data, request, timeoutMs) : data
+    if (loader && value instanceof Promise) return value.then((loaded) => this.#renderOnce(url, loaded, start, timeoutMs, cancel, loader))
+    return this.#renderOnce(url, value, start, timeoutMs, cancel, loader)
+  }
+
+  #renderOnce (url: string, value: unknown, start: number, timeoutMs: number, cancel: CancelSource | undefined, admitted: boolean): Maybe<Page<string>> {
+    return andThen(this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel, admitted), uncached)
   }
 
   /** The loader's value, or a promise of it (loadData); throws what admission refuses the render with. */
@@ -67,6 +73,12 @@ export class PageMaker {
     this.#renderer.admit()
     return loadData(data, request, timeoutMs)
   }
+}
+
+/** The headers are this render's own object (render/result.ts makes one per render): completed in place. */
+function uncached (page: Page<string>): Page<string> {
+  page.headers['cache-control'] ??= uncachedCacheControl
+  return page
 }
 
 /** What is left of a deadline that began at `start`; at least 1 ms, so the render is asked and answers the timeout. */

@@ -117,3 +117,38 @@ test('threads: 0: what the bundle opens (a listened port, an interval) does not 
   t.equal(signal, null, 'it exited by itself, not killed')
   t.equal(code, 0)
 })
+
+test('threads: 0, cache off: a page had at once is sent within reply.ssr(); a promise of one, or a failure, as before', async (t) => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(ssrPlugin, { bundle: bundle('mixed.js'), threads: 0, renderTimeout: 300 })
+  const sentInCall = new Map<string, boolean>()
+  app.get('/*', (request, reply) => {
+    const { url } = request
+    const data = url.includes('loader=sync') ? () => ({}) : url.includes('loader=async') ? async () => ({}) : undefined
+    reply.ssr(url, data, { cache: false })
+    sentInCall.set(url, reply.sent)
+    return reply
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const get = async (path: string): Promise<{ status: number, body: string }> => {
+    const response = await fetch(base + path)
+    return { status: response.status, body: await response.text() }
+  }
+  t.same(await get('/page'), { status: 200, body: '<main>/page</main>' })
+  t.equal(sentInCall.get('/page'), true, 'a synchronous render: sent before reply.ssr() returned')
+  t.same(await get('/page?loader=sync'), { status: 200, body: '<main>/page?loader=sync</main>' })
+  t.equal(sentInCall.get('/page?loader=sync'), true, 'a loader that answers at once too')
+  t.same(await get('/page?loader=async'), { status: 200, body: '<main>/page?loader=async</main>' })
+  t.equal(sentInCall.get('/page?loader=async'), false, 'a loader that has to be waited for: sent later')
+  const failed = await get('/fail')
+  t.equal(failed.status, 500, 'a render that throws at once is a 500')
+  t.notMatch(failed.body, /on purpose/, 'that leaks nothing of the error')
+  t.equal(sentInCall.get('/fail'), true, 'and is answered within the call as well')
+  const hung = await get('/hang')
+  t.ok(hung.status >= 500, `a render that never settles is answered by its deadline (${hung.status})`)
+  t.equal(sentInCall.get('/hang'), false)
+  t.same(await get('/page'), { status: 200, body: '<main>/page</main>' }, 'and the server goes on serving')
+})

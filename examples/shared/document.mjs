@@ -42,14 +42,17 @@ export function renderDocument ({ title, appHtml, data }) {
 
 /**
  * The function the plugin calls, `(url, data) => { html, status }`, around a framework's `renderApp(page, data)`
- * that returns the app's markup. The status comes from the page, so an unknown product is sent as a 404.
+ * that returns the app's markup, or a promise of it (Vue). The status comes from the page, so an unknown product is
+ * sent as a 404. Markup had at once is answered at once: with `threads: 0` the plugin then sends the page within
+ * `reply.ssr()`, without a promise in between.
  */
 export function createRenderPage (renderApp) {
-  return async function renderPage (url, data) {
+  return function renderPage (url, data) {
     const pageData = data ?? {}
     const page = matchPage(url, pageData)
-    const appHtml = await renderApp(page, pageData)
-    return { html: renderDocument({ title: page.title, appHtml, data: pageData }), status: page.status }
+    const document = (appHtml) => ({ html: renderDocument({ title: page.title, appHtml, data: pageData }), status: page.status })
+    const appHtml = renderApp(page, pageData)
+    return typeof appHtml === 'string' ? document(appHtml) : Promise.resolve(appHtml).then(document)
   }
 }
 

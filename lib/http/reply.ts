@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { Miss, type RenderCallOptions, type SsrEngine } from '../engine'
+import { Miss, type RenderCallOptions, type ServedPage, type SsrEngine } from '../engine'
 import type { RateLimitedLog } from '../limited-log'
 import { resolveVary } from '../options'
 import { closeConnectionAfter } from './closing'
@@ -19,9 +19,9 @@ export interface SsrRenderOptions {
 }
 
 /**
- * `reply.ssr(url, loader | data, options)`: a hit is sent within the call, synchronously; a miss waits for its
- * render, and a client that leaves stops waiting (the render is cancelled once no one waits for it and it has not
- * started).
+ * `reply.ssr(url, loader | data, options)`: a hit is sent within the call, synchronously, and so is a page rendered
+ * at once (`threads: 0`, the cache off, a synchronous bundle and loader); a miss otherwise waits for its render, and
+ * a client that leaves stops waiting (the render is cancelled once no one waits for it and it has not started).
  */
 export function replySsr (engine: SsrEngine, shed: RateLimitedLog) {
   return function ssr (this: FastifyReply, url?: string, data?: unknown, callOptions?: SsrRenderOptions): FastifyReply {
@@ -43,16 +43,28 @@ export function replySsr (engine: SsrEngine, shed: RateLimitedLog) {
       return reply
     }
     const waiting = new ClientWait(reply, call)
-    engine.fill(found, data, waiting).then((page) => {
+    const rendered = (page: ServedPage): void => {
       waiting.done()
       if (engine.closing) closeConnectionAfter(reply)
       sendPage(reply, page)
-    }, (error: unknown) => {
+    }
+    const failed = (error: unknown): void => {
       waiting.done()
       if (waiting.clientLeft) return
       if (engine.closing) closeConnectionAfter(reply)
       sendFailure(reply, error, target, shed)
-    })
+    }
+    let filled
+    try {
+      filled = engine.fill(found, data, waiting)
+    } catch (error) {
+      failed(error)
+      return reply
+    }
+    // A page rendered at once (threads: 0, cache off, a synchronous bundle) is sent within the call, as a hit is:
+    // Fastify then finds the reply sent and does not wait for the response to finish.
+    if (filled instanceof Promise) filled.then(rendered, failed)
+    else rendered(filled)
     return reply
   }
 }

@@ -6,6 +6,7 @@ import { PoolMeter } from './pool-meter'
 import { PoolError, type CancelSource, type PoolEvents, type PoolStats, type TaskRunner } from './pool-types'
 import type { RenderFailure, RenderOutcome, RenderTask, WorkerData } from './protocol'
 import { createSandbox, type Sandbox } from './sandbox'
+import type { Maybe } from '../thenable'
 
 /**
  * `threads: 0`: the bundle's sandbox in the main thread, each task rendered as soon as it is run, with no thread to
@@ -60,12 +61,13 @@ export class InlinePool implements TaskRunner {
   }
 
   /**
-   * Renders now. `cancel` is never read: nothing waits for a thread here. Not an async function, for one promise per
-   * render rather than two: the refusals are rejected promises, as an async function's throws would be.
+   * Renders now. A render that returns its page at once is answered at once: no promise, no deadline to watch (a
+   * synchronous render returns before any timer could fire). `cancel` is never read: nothing waits for a thread
+   * here. The refusals are rejected promises, as the worker pool's are.
    */
-  run (task: RenderTask, deadline: number, _cancel?: CancelSource): Promise<RenderOutcome> {
+  run (task: RenderTask, deadline: number, _cancel?: CancelSource): Maybe<RenderOutcome> {
     if (this.#closed) return Promise.reject(new PoolError('closed', null))
-    if (this.#sandbox === null) return Promise.resolve(this.#loadFailure as RenderFailure)
+    if (this.#sandbox === null) return this.#loadFailure as RenderFailure
     let data: unknown
     try {
       data = copyData(task[2])
@@ -74,6 +76,19 @@ export class InlinePool implements TaskRunner {
     }
     this.#meter.inFlight++
     const started = performance.now()
+    let answer: Maybe<RenderOutcome>
+    try {
+      answer = performTask(this.#sandbox, [task[0], task[1], data, deadline, task[4]], this.#compression)
+    } catch (error) {
+      this.#meter.settled()
+      return Promise.reject(new PoolError('crashed', error))
+    }
+    if (!(answer instanceof Promise)) {
+      this.#meter.settled()
+      this.#rendered(started)
+      return answer
+    }
+    const outcome = answer
     return new Promise<RenderOutcome>((resolve, reject) => {
       let settled = false
       const settle = (): boolean => {
@@ -85,17 +100,21 @@ export class InlinePool implements TaskRunner {
         return true
       }
       const fail = (error: PoolError): void => { if (settle()) reject(error) }
-      // Only an asynchronous render can be overtaken by its deadline: a synchronous one returns before it is due.
+      // Only an asynchronous render can be overtaken by its deadline.
       const pending = this.#deadlines.add(deadline, () => fail(new PoolError('timeout', null)))
       this.#running.add(fail)
-      performTask(this.#sandbox as Sandbox, [task[0], task[1], data, deadline, task[4]], this.#compression).then((outcome) => {
+      outcome.then((value) => {
         if (!settle()) return
-        const renderMs = performance.now() - started
-        this.#meter.rendered(renderMs, 0)
-        this.#events.timing?.({ queueWaitMs: 0, renderMs })
-        resolve(outcome)
+        this.#rendered(started)
+        resolve(value)
       }, (error: unknown) => fail(new PoolError('crashed', error)))
     })
+  }
+
+  #rendered (started: number): void {
+    const renderMs = performance.now() - started
+    this.#meter.rendered(renderMs, 0)
+    this.#events.timing?.({ queueWaitMs: 0, renderMs })
   }
 
   /** Fails every render in progress (their work goes on, and its results are dropped). */

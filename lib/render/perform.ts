@@ -2,6 +2,7 @@ import { encodeBodies, type CompressionSettings } from './encode'
 import { BodyForm, type RenderFailure, type RenderOutcome, type RenderTask } from './protocol'
 import { InvalidResultError, normalizeRenderResult } from './result'
 import type { Sandbox } from './sandbox'
+import { isThenable, type Maybe } from '../thenable'
 
 /**
  * One render task from its arrival to its outcome, the same wherever it runs: in a worker (worker.ts) or in the
@@ -19,7 +20,11 @@ export function failure (reason: RenderFailure['reason'], error: unknown): Rende
   }
 }
 
-export async function performTask (sandbox: Sandbox, [, url, data, deadline, form]: RenderTask, compression: CompressionSettings | null): Promise<RenderOutcome> {
+/**
+ * A task's outcome: at once when the bundle's render returns its page at once (then nothing here waits), else a
+ * promise of it. What the bundle does wrong is an outcome, never a throw.
+ */
+export function performTask (sandbox: Sandbox, [, url, data, deadline, form]: RenderTask, compression: CompressionSettings | null): Maybe<RenderOutcome> {
   // A task that waited past its deadline is answered without running bundle code: a request that waited too long
   // is never rendered.
   if (Date.now() >= deadline) {
@@ -27,10 +32,18 @@ export async function performTask (sandbox: Sandbox, [, url, data, deadline, for
   }
   let value: unknown
   try {
-    value = await sandbox.render(url, data)
+    value = sandbox.render(url, data)
+    // Read inside the try: a `then` getter is bundle code too.
+    if (isThenable(value)) {
+      return Promise.resolve(value).then((resolved) => outcomeOf(resolved, form, compression), (error: unknown) => failure('render', error))
+    }
   } catch (error) {
     return failure('render', error)
   }
+  return outcomeOf(value, form, compression)
+}
+
+function outcomeOf (value: unknown, form: BodyForm, compression: CompressionSettings | null): RenderOutcome {
   let result
   try {
     result = normalizeRenderResult(value)

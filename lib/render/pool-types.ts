@@ -1,3 +1,4 @@
+import type { Maybe } from '../thenable'
 import type { RenderFailure, RenderOutcome, RenderTask, WorkerData } from './protocol'
 
 /** The pool's vocabulary: how it is configured, what it reports, and how a task fails (PoolError). */
@@ -73,8 +74,11 @@ export interface TaskRunner {
   ready (timeoutMs: number): Promise<RenderFailure | null>
   /** Tasks in flight (running or waiting) and the recent queue wait (ms), as admission reads them. */
   readonly load: { readonly inFlight: number, readonly recentWaitMs: number }
-  /** Runs a task by `deadline` (ms since the epoch); rejects with PoolError when it gives no outcome. */
-  run (task: RenderTask, deadline: number, cancel?: CancelSource): Promise<RenderOutcome>
+  /**
+   * Runs a task by `deadline` (ms since the epoch); rejects with PoolError when it gives no outcome. The outcome
+   * itself, not a promise, when it was had at once (`threads: 0`, a synchronous render).
+   */
+  run (task: RenderTask, deadline: number, cancel?: CancelSource): Maybe<RenderOutcome>
   abort (reason: unknown): void
   drain (): Promise<void>
   stats (): PoolStats

@@ -4,6 +4,7 @@ import {
   FST_SSR_WORKER_CRASHED
 } from '../errors'
 import type { Page } from '../page'
+import { andThen, type Maybe } from '../thenable'
 import { admit, type AdmissionLimits } from './admission'
 import { etagOf } from './encode'
 import { PoolError, type CancelSource, type TaskRunner } from './pool'
@@ -67,11 +68,13 @@ export class Renderer {
     return { status, headers, bodies: { identity, br: adoptOrNull(br), gzip: adoptOrNull(gzip) }, etag: etag ?? etagOf(identity) }
   }
 
-  /** Renders a page sent once and never stored: the HTML stays the string the render returned. Rejects as render(). */
-  async renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted = false): Promise<Page<string>> {
-    const { status, headers, body } = await this.#run(url, data, timeoutMs, BodyForm.text, cancel, admitted)
-    const identity = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
-    return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
+  /**
+   * Renders a page sent once and never stored: the HTML stays the string the render returned. Fails as render(),
+   * except that a render the pool answered at once (`threads: 0`, a synchronous bundle) answers at once: the page,
+   * or the coded error thrown.
+   */
+  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted = false): Maybe<Page<string>> {
+    return andThen(this.#run(url, data, timeoutMs, BodyForm.text, cancel, admitted), textPage)
   }
 
   /**
@@ -95,25 +98,32 @@ export class Renderer {
 
   /**
    * `admitted`: admit() let it in before its data was loaded; a close that began since does not refuse it. Not an
-   * async function: what is refused throws here, and what runs is #attempt's promise, traced whole, so the span ends
-   * with the page or the coded error the request will get.
+   * async function: what is refused throws here, and what runs is #attempt's answer, traced whole when someone
+   * listens, so the span ends with the page or the coded error the request will get.
    */
-  #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined, admitted: boolean): Promise<RenderSuccess> {
+  #run (url: string, data: unknown, timeoutMs: number, form: BodyForm, cancel: CancelSource | undefined, admitted: boolean): Maybe<RenderSuccess> {
     if (!admitted || !this.#closing) this.admit()
     const pool = this.#pool()
     this.counters.total++
     // The deadline starts now, before the queue: a render that waited past it is not run (see worker.ts).
-    const deadline = Date.now() + timeoutMs
-    return traced(renderChannel, () => ({ url, timeoutMs }), () => this.#attempt(pool, [0, url, data, deadline, form], cancel))
+    const task: RenderTask = [0, url, data, Date.now() + timeoutMs, form]
+    if (!renderChannel.hasSubscribers) return this.#attempt(pool, task, cancel)
+    return traced(renderChannel, () => ({ url, timeoutMs }), async () => await this.#attempt(pool, task, cancel))
   }
 
-  async #attempt (pool: TaskRunner, task: RenderTask, cancel: CancelSource | undefined): Promise<RenderSuccess> {
-    let outcome: RenderOutcome
+  /** The pool's answer as a success, or a coded error: thrown when the pool answered at once, else rejected. */
+  #attempt (pool: TaskRunner, task: RenderTask, cancel: CancelSource | undefined): Maybe<RenderSuccess> {
+    let answer
     try {
-      outcome = await pool.run(task, task[3], cancel)
+      answer = pool.run(task, task[3], cancel)
     } catch (error) {
       throw this.#poolFailure(error)
     }
+    if (!(answer instanceof Promise)) return this.#judge(answer)
+    return answer.then((outcome) => this.#judge(outcome), (error: unknown) => { throw this.#poolFailure(error) })
+  }
+
+  #judge (outcome: RenderOutcome): RenderSuccess {
     if (outcome.ok) {
       this.counters.succeeded++
       return outcome
@@ -160,6 +170,11 @@ function renderError (outcome: RenderFailure): Error {
   return outcome.reason === 'result'
     ? new FST_SSR_INVALID_RESULT({ cause })
     : new FST_SSR_RENDER_FAILED({ cause })
+}
+
+function textPage ({ status, headers, body }: RenderSuccess): Page<string> {
+  const identity = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
+  return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
 }
 
 /** A Buffer over bytes transferred from a worker, without copying them. */
