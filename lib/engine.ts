@@ -29,12 +29,13 @@ export { Miss, type BundleSide, type EngineParts, type RenderCallOptions } from 
 type FlightPage = MadePage & { fromShared?: true, ttlMs?: number | null }
 
 const noVary: readonly VaryName[] = []
+/** The policy when the cache is off: nothing is stored. */
+const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
+/** A page rendered with the cache off, as it is served. */
 function bypassed ({ status, headers, bodies, etag }: Page<string>): ServedPage {
   return { status, headers, bodies, etag, cache: 'BYPASS' }
 }
-/** The policy when the cache is off: nothing is stored. */
-const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
 /**
  * The render-or-serve decision, free of Fastify: look up the cache, join a render already in flight, render, store

@@ -32,9 +32,11 @@ export class HeaderBlock {
    */
   readonly #shareable: boolean
   #made: Made | undefined
+  /** The block serves every hit of a stored page, not one response (a page rendered with the cache off). */
+  readonly kept: boolean
 
-  /** `kept`: the block serves every hit of a stored page, not one response (a page rendered with the cache off). */
   constructor (headers: PageHeaders, contentLength: number | null, kept: boolean) {
+    this.kept = kept
     const flat: Array<string | string[]> = []
     let shareable = kept
     for (const name in headers) {

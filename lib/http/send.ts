@@ -101,10 +101,8 @@ const notModifiedHeaders = ['cache-control', 'expires', 'content-location', 'var
 interface Prepared {
   headers: PageHeaders
   body: Buffer | string
-  /** `headers` and Content-Length, checked once, for a direct write. */
+  /** `headers` and Content-Length, checked once when kept for every hit of a stored page, for a direct write. */
   block: HeaderBlock
-  /** Kept for every hit of a stored page (preparedByBodies), not made for one response. */
-  kept: boolean
   /** The headers of a 304 for this encoding, made when one is first sent (most pages are never revalidated). */
   notModified?: NotModified
 }
@@ -135,7 +133,7 @@ function prepare (page: ServedPage, encoding: Encoding, weak: boolean, kept: boo
   if (page.etag !== null) headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
   if (encoding !== 'identity') headers['content-encoding'] = encoding
   const body = (encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity) as Buffer | string
-  return { headers, body, block: new HeaderBlock(headers, Buffer.byteLength(body), kept), kept }
+  return { headers, body, block: new HeaderBlock(headers, Buffer.byteLength(body), kept) }
 }
 
 function notModifiedOf (prepared: Prepared): NotModified {
@@ -144,7 +142,7 @@ function notModifiedOf (prepared: Prepared): NotModified {
   const notModified: PageHeaders = Object.create(null)
   if (headers.etag !== undefined) notModified.etag = headers.etag
   for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
-  prepared.notModified = { headers: notModified, block: new HeaderBlock(notModified, null, prepared.kept) }
+  prepared.notModified = { headers: notModified, block: new HeaderBlock(notModified, null, prepared.block.kept) }
   return prepared.notModified
 }
 
