@@ -57,6 +57,19 @@ test('shared and cyclic references stay shared, as structuredClone keeps them', 
   t.not(copied.a, shared)
   t.equal(copied.a, copied.b[0])
   t.equal(copied.self, copied)
+
+  // Past the few pairs kept in arrays, the pairs move to a Map: references before and after the move stay shared.
+  const many = Array.from({ length: 40 }, (_, i) => ({ i }))
+  const big: Record<string, unknown> = { many, again: many.slice().reverse(), first: many[0], last: many[39] }
+  big.self = big
+  const bigCopy = copyData(big) as { many: object[], again: object[], first: object, last: object, self: unknown }
+  t.equal(bigCopy.first, bigCopy.many[0], 'a pair from the arrays')
+  t.equal(bigCopy.last, bigCopy.many[39], 'a pair from the Map')
+  t.ok(bigCopy.again.every((item, i) => item === bigCopy.many[39 - i]), 'every element shared with its copy')
+  t.equal(bigCopy.self, bigCopy)
+  t.ok(isDeepStrictEqual(bigCopy, structuredClone(big)), "equal to structuredClone's copy")
+  const small = copyData({ a: { b: 1 } }) as { a: { b: number } }
+  t.same(small, { a: { b: 1 } }, 'and the next call starts afresh')
 })
 
 test('deeply frozen parts are passed as they are; the rest is copied', async (t) => {

@@ -1,5 +1,4 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http'
-import type { PageHeaders } from '../page'
 
 /**
  * Node's own record of the headers set on a response, as `setHeader()` leaves it: lower-case name → [name, value].
@@ -35,24 +34,24 @@ export class HeaderBlock {
   /** The block serves every hit of a stored page, not one response (a page rendered with the cache off). */
   readonly kept: boolean
 
-  constructor (headers: PageHeaders, contentLength: number | null, kept: boolean) {
+  /** `pairs`: name, value, name, value... (not changed); `contentLength`: null for a 304. */
+  constructor (pairs: ReadonlyArray<string | string[]>, contentLength: number | null, kept: boolean) {
     this.kept = kept
-    const flat: Array<string | string[]> = []
     let shareable = kept
-    for (const name in headers) {
-      const value = headers[name]
-      flat.push(name, value)
-      if (!kept) continue
-      validateHeaderName(name)
-      if (Array.isArray(value)) {
-        shareable = false
-        for (const one of value) validateHeaderValue(name, one)
-      } else {
-        validateHeaderValue(name, value)
+    if (kept) {
+      for (let i = 0; i < pairs.length; i += 2) {
+        const name = pairs[i] as string
+        const value = pairs[i + 1]
+        validateHeaderName(name)
+        if (Array.isArray(value)) {
+          shareable = false
+          for (const one of value) validateHeaderValue(name, one)
+        } else {
+          validateHeaderValue(name, value)
+        }
       }
     }
-    if (contentLength !== null) flat.push('content-length', String(contentLength))
-    this.#flat = flat
+    this.#flat = contentLength === null ? pairs.slice() : [...pairs, 'content-length', String(contentLength)]
     this.#shareable = shareable
   }
 

@@ -99,9 +99,12 @@ const notModifiedHeaders = ['cache-control', 'expires', 'content-location', 'var
 
 /** Everything about one encoding of a page that does not change between requests. */
 interface Prepared {
-  headers: PageHeaders
+  /** The page's headers and those this encoding adds, as name, value pairs, in the order they are sent. */
+  pairs: Array<string | string[]>
+  /** `pairs` as an object, for reply.headers(): made the first time that path needs it (see headersOf). */
+  headers?: PageHeaders
   body: Buffer | string
-  /** `headers` and Content-Length, checked once when kept for every hit of a stored page, for a direct write. */
+  /** `pairs` and Content-Length, checked once when kept for every hit of a stored page, for a direct write. */
   block: HeaderBlock
   /** The headers of a 304 for this encoding, made when one is first sent (most pages are never revalidated). */
   notModified?: NotModified
@@ -119,30 +122,67 @@ interface NotModified {
  */
 const preparedByBodies = new WeakMap<object, Partial<Record<Encoding | 'weak', Prepared>>>()
 
-function prepare (page: ServedPage, encoding: Encoding, weak: boolean, kept: boolean): Prepared {
-  const { bodies } = page
-  const headers: PageHeaders = Object.assign(Object.create(null), page.headers)
-  headers['content-type'] ??= htmlType
-  if (bodies.br !== null || bodies.gzip !== null) {
-    // Lower case, as @fastify/compress writes and checks it: it then adds no second one.
-    const vary = headers.vary
-    headers.vary = vary === undefined ? 'accept-encoding' : `${String(vary)}, accept-encoding`
-  }
+/**
+ * The page's own headers in their order, with Vary and ETag completed where the page has them, then those it lacks:
+ * Content-Type (HTML), Vary, ETag, Content-Encoding. Built as a list, not an object: for a page sent once, the
+ * object would be made (with no prototype, so a dictionary) only to be walked once.
+ */
+function pairsFor (page: ServedPage, encoding: Encoding, weak: boolean): Array<string | string[]> {
+  const compressed = page.bodies.br !== null || page.bodies.gzip !== null
   // Identity sent to a client that accepts some coding this page has no body for: @fastify/compress, or a proxy,
   // may still encode it, and one strong tag must not name two representations (RFC 9110 §8.8.1).
-  if (page.etag !== null) headers.etag = weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
-  if (encoding !== 'identity') headers['content-encoding'] = encoding
+  const etag = page.etag === null ? undefined : weak ? `W/${page.etag}` : etagFor(page.etag, encoding)
+  const pairs: Array<string | string[]> = []
+  let typed = false
+  let varied = false
+  let tagged = false
+  const own = page.headers
+  for (const name in own) {
+    let value = own[name]
+    if (name === 'content-type') {
+      typed = true
+    } else if (name === 'vary' && compressed) {
+      varied = true
+      value = `${String(value)}, accept-encoding`
+    } else if (name === 'etag' && etag !== undefined) {
+      tagged = true
+      value = etag
+    }
+    pairs.push(name, value)
+  }
+  if (!typed) pairs.push('content-type', htmlType)
+  // Lower case, as @fastify/compress writes and checks it: it then adds no second one.
+  if (compressed && !varied) pairs.push('vary', 'accept-encoding')
+  if (etag !== undefined && !tagged) pairs.push('etag', etag)
+  if (encoding !== 'identity') pairs.push('content-encoding', encoding)
+  return pairs
+}
+
+function prepare (page: ServedPage, encoding: Encoding, weak: boolean, kept: boolean): Prepared {
+  const { bodies } = page
+  const pairs = pairsFor(page, encoding, weak)
   const body = (encoding === 'br' ? bodies.br : encoding === 'gzip' ? bodies.gzip : bodies.identity) as Buffer | string
-  return { headers, body, block: new HeaderBlock(headers, Buffer.byteLength(body), kept) }
+  return { pairs, body, block: new HeaderBlock(pairs, Buffer.byteLength(body), kept) }
+}
+
+function headersOf (prepared: Prepared): PageHeaders {
+  if (prepared.headers !== undefined) return prepared.headers
+  const headers: PageHeaders = Object.create(null)
+  const { pairs } = prepared
+  for (let i = 0; i < pairs.length; i += 2) headers[pairs[i] as string] = pairs[i + 1]
+  prepared.headers = headers
+  return headers
 }
 
 function notModifiedOf (prepared: Prepared): NotModified {
   if (prepared.notModified !== undefined) return prepared.notModified
-  const { headers } = prepared
+  const headers = headersOf(prepared)
+  const pairs: Array<string | string[]> = []
+  if (headers.etag !== undefined) pairs.push('etag', headers.etag)
+  for (const name of notModifiedHeaders) if (headers[name] !== undefined) pairs.push(name, headers[name])
   const notModified: PageHeaders = Object.create(null)
-  if (headers.etag !== undefined) notModified.etag = headers.etag
-  for (const name of notModifiedHeaders) if (headers[name] !== undefined) notModified[name] = headers[name]
-  prepared.notModified = { headers: notModified, block: new HeaderBlock(notModified, null, prepared.block.kept) }
+  for (let i = 0; i < pairs.length; i += 2) notModified[pairs[i] as string] = pairs[i + 1]
+  prepared.notModified = { headers: notModified, block: new HeaderBlock(pairs, null, prepared.block.kept) }
   return prepared.notModified
 }
 
@@ -178,7 +218,7 @@ export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
     return reply.code(304).headers(notModifiedOf(prepared).headers).header('x-ssr-cache', page.cache).send()
   }
   if (page.status !== 200) reply.code(page.status)
-  return reply.headers(prepared.headers).header('x-ssr-cache', page.cache).send(prepared.body)
+  return reply.headers(headersOf(prepared)).header('x-ssr-cache', page.cache).send(prepared.body)
 }
 
 /**

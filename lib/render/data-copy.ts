@@ -14,7 +14,7 @@ import { isDeeplyImmutable } from '../immutable'
  */
 export function copyData (value: unknown): unknown {
   // A getter in the data could start another render, and so another copy, before this one ends.
-  const copies = reusableInUse ? new Map<object, unknown>() : reusable
+  const copies = reusableInUse ? new Copies() : reusable
   reusableInUse = true
   try {
     return copy(value, copies)
@@ -23,35 +23,80 @@ export function copyData (value: unknown): unknown {
     return structuredClone(value)
   } finally {
     if (copies === reusable) {
-      reusable.clear()
+      reusable.reset()
       reusableInUse = false
     }
   }
 }
 
-/** Originals to their copies, for one copyData() call: one Map, reused, as nearly every call runs alone. */
-const reusable = new Map<object, unknown>()
+/**
+ * Originals to their copies, for one copyData() call. Most data has a few objects to copy around frozen parts
+ * (the product page's: one), so they are kept in two arrays searched in turn, reused by every call, and a Map is
+ * made only past `few`: clearing a Map allocates its table anew, which for such data cost as much as the copy.
+ */
+class Copies {
+  static readonly few = 16
+  readonly #originals: object[] = []
+  readonly #copies: unknown[] = []
+  #count = 0
+  #map: Map<object, unknown> | null = null
+
+  get (original: object): unknown {
+    if (this.#map !== null) return this.#map.get(original)
+    for (let i = 0; i < this.#count; i++) if (this.#originals[i] === original) return this.#copies[i]
+    return undefined
+  }
+
+  set (original: object, copy: unknown): void {
+    if (this.#map === null && this.#count === Copies.few) {
+      this.#map = new Map()
+      for (let i = 0; i < this.#count; i++) this.#map.set(this.#originals[i], this.#copies[i])
+    }
+    if (this.#map !== null) {
+      this.#map.set(original, copy)
+      return
+    }
+    this.#originals[this.#count] = original
+    this.#copies[this.#count] = copy
+    this.#count++
+  }
+
+  /** Forgets every pair, keeping neither the route's objects nor their copies alive. */
+  reset (): void {
+    for (let i = 0; i < this.#count; i++) {
+      this.#originals[i] = undefined as unknown as object
+      this.#copies[i] = undefined
+    }
+    this.#count = 0
+    this.#map = null
+  }
+}
+
+/** The one Copies nearly every call uses, as nearly every call runs alone. */
+const reusable = new Copies()
 let reusableInUse = false
 
 /** Thrown to hand the whole value to structuredClone. */
 const notPlain = new Error('not plain data')
 
-function copy (value: unknown, copies: Map<object, unknown>): unknown {
+function copy (value: unknown, copies: Copies): unknown {
   if (typeof value !== 'object' || value === null) {
     if (typeof value === 'function' || typeof value === 'symbol') throw notPlain
     return value
   }
+  if (isDeeplyImmutable(value)) return value
   // Shared and cyclic references stay shared, as structuredClone keeps them.
   const copied = copies.get(value)
   if (copied !== undefined) return copied
-  if (isDeeplyImmutable(value)) return value
-  if (types.isProxy(value) || types.isArgumentsObject(value) || types.isModuleNamespaceObject(value)) throw notPlain
+  // Read before the prototype: a proxy's getPrototypeOf is a trap.
+  if (types.isProxy(value)) throw notPlain
   const proto = Object.getPrototypeOf(value)
   if (Array.isArray(value)) {
     if (proto !== Array.prototype) throw notPlain
     return copyArray(value, copies)
   }
-  if (proto !== Object.prototype && proto !== null) throw notPlain
+  // An arguments object has Object's prototype, a module namespace none: each checked only where it could be.
+  if (proto === Object.prototype ? types.isArgumentsObject(value) : proto !== null || types.isModuleNamespaceObject(value)) throw notPlain
   const out: Record<string, unknown> = {}
   copies.set(value, out)
   for (const key of Object.keys(value)) {
@@ -63,7 +108,7 @@ function copy (value: unknown, copies: Map<object, unknown>): unknown {
   return out
 }
 
-function copyArray (value: unknown[], copies: Map<object, unknown>): unknown[] {
+function copyArray (value: unknown[], copies: Copies): unknown[] {
   // Holes and named properties of an array are structuredClone's to copy. Index keys come first and in order, so
   // with as many keys as elements and the last of them the last index, every key is an index and none is missing.
   const keys = Object.keys(value)
