@@ -145,6 +145,8 @@ export function sectionMarkdown (data) {
     'are judged in the section "Hits, paired windows" (`npm run bench:hits`): the servers compared there run side by side',
     'and share 1 s windows alternated 15 times, where the runs here are 5 s apart by minutes and this machine drifts more',
     'between runs than a hit differs from the bare route. The hit runs here stay in the tables and comparisons below.',
+    'The cache-off targets on one CPU (render and render-inline against naive, ≥ 0.85×) are judged in the same way in',
+    'the section "Misses, paired windows" (`npm run bench:misses`); those runs here stay below too.',
     '',
     ...(pinning === null ? [] : ['### Thread pinning', '', pinning.text, '']),
     '### Comparisons',

@@ -17,6 +17,7 @@ const resultsMd = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
 export const sections = {
   http: { title: 'HTTP throughput', command: '`npm run bench` (or `npm run bench:http`)' },
   hits: { title: 'Hits, paired windows', command: '`npm run bench` (or `npm run bench:hits`)' },
+  misses: { title: 'Misses, paired windows', command: '`npm run bench` (or `npm run bench:misses`)' },
   pool: { title: 'Worker pool, without HTTP', command: '`npm run bench` (or `npm run bench:pool`)' },
   memory: { title: 'Memory', command: '`npm run bench` (or `npm run bench:memory`)' }
 }
