@@ -15,11 +15,10 @@ export interface LatencySummary {
 
 /**
  * A latency histogram kept two ways: Node's HDR histogram for exact percentiles in JSON, and fixed cumulative
- * buckets for Prometheus, which needs bucket counts rather than percentiles.
+ * buckets for Prometheus, which needs bucket counts rather than percentiles (read at a scrape: latency-metric.ts).
  */
 export class LatencyHistogram {
   readonly #hdr: RecordableHistogram = createHistogram()
-  readonly #listeners: Array<(milliseconds: number) => void> = []
   readonly #buckets = new Array<number>(latencyBuckets.length).fill(0)
   #count = 0
   #sumSeconds = 0
@@ -32,12 +31,6 @@ export class LatencyHistogram {
     this.#count++
     this.#sumSeconds += seconds
     for (let i = 0; i < latencyBuckets.length; i++) if (seconds <= latencyBuckets[i]) this.#buckets[i]++
-    for (const listener of this.#listeners) listener(ms)
-  }
-
-  /** Calls `listener` with every value recorded from now on (the prom-client histograms, see prometheus.ts). */
-  onRecord (listener: (milliseconds: number) => void): void {
-    this.#listeners.push(listener)
   }
 
   summary (): LatencySummary {

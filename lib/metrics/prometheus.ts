@@ -1,7 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client'
+import { Counter, Gauge, Registry, type OpenMetricsContentType } from 'prom-client'
 import type { EngineSnapshot } from './snapshot'
-import { histogramMetrics, valueMetrics, type HistogramMetric, type ValueMetric } from './catalog'
-import { latencyBuckets, type LatencyHistogram } from './histogram'
+import { histogramMetrics, valueMetrics, type ValueMetric } from './catalog'
+import type { LatencyHistogram } from './histogram'
+import { latencyMetric } from './latency-metric'
 
 function openMetricsRegistry (): Registry<OpenMetricsContentType> {
   const registry = new Registry<OpenMetricsContentType>()
@@ -25,8 +26,8 @@ type AnyRegistry = Registry | Registry<OpenMetricsContentType>
  * prom-client registry writes one) and, when given, in the application's registry, so one scrape of the
  * application's `/metrics` covers the plugin too. Each registry gets metric objects of its own: prom-client renames
  * a counter it registers in an OpenMetrics registry, so one object cannot serve both formats. Counters and gauges
- * are read from the engine's snapshot when a registry is scraped (collect()); the histograms observe every render
- * as it is timed, in `latencyBuckets`.
+ * are read from the engine's snapshot when a registry is scraped (collect()), and the histograms from the engine's
+ * latency histograms (latency-metric.ts): nothing is done for a metric until a scrape.
  */
 export class PrometheusExport {
   readonly #text = new Registry()
@@ -35,7 +36,6 @@ export class PrometheusExport {
   readonly #source: MetricsSource
   /** One snapshot per scrape, not one per metric: dropped once the scrape's synchronous collect() calls are over. */
   #snapshot: EngineSnapshot | null = null
-  readonly #observers: Record<HistogramMetric['latency'], Histogram[]> = { render: [], queueWait: [] }
   readonly #wanted: readonly ValueMetric[]
 
   /** Throws prom-client's error when `user` already holds a metric of the same name (another instance of the plugin). */
@@ -54,10 +54,6 @@ export class PrometheusExport {
         throw error
       }
       this.#user = user
-    }
-    for (const metric of histogramMetrics) {
-      const histograms = this.#observers[metric.latency]
-      source.latency[metric.latency].onRecord((milliseconds) => { for (const histogram of histograms) histogram.observe(milliseconds / 1000) })
     }
     this.#wanted = wanted
   }
@@ -93,9 +89,7 @@ export class PrometheusExport {
         const gauge: Gauge = new Gauge({ ...config, collect () { gauge.reset(); for (const [labels, value] of metric.samples(read())) gauge.set(labels ?? {}, value) } })
       }
     }
-    for (const metric of histogramMetrics) {
-      this.#observers[metric.latency].push(new Histogram({ name: metric.name, help: metric.help, buckets: [...latencyBuckets], registers }))
-    }
+    for (const metric of histogramMetrics) registry.registerMetric(latencyMetric(metric.name, metric.help, this.#source.latency[metric.latency]))
   }
 
   #read (): EngineSnapshot {
