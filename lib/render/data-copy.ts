@@ -36,7 +36,7 @@ export function copyData (value: unknown): unknown {
  */
 class Copies {
   static readonly few = 16
-  readonly #originals: object[] = []
+  readonly #originals: Array<object | undefined> = []
   readonly #copies: unknown[] = []
   #count = 0
   #map: Map<object, unknown> | null = null
@@ -50,7 +50,7 @@ class Copies {
   set (original: object, copy: unknown): void {
     if (this.#map === null && this.#count === Copies.few) {
       this.#map = new Map()
-      for (let i = 0; i < this.#count; i++) this.#map.set(this.#originals[i], this.#copies[i])
+      for (let i = 0; i < this.#count; i++) this.#map.set(this.#originals[i] as object, this.#copies[i])
     }
     if (this.#map !== null) {
       this.#map.set(original, copy)
@@ -64,7 +64,7 @@ class Copies {
   /** Forgets every pair, keeping neither the route's objects nor their copies alive. */
   reset (): void {
     for (let i = 0; i < this.#count; i++) {
-      this.#originals[i] = undefined as unknown as object
+      this.#originals[i] = undefined
       this.#copies[i] = undefined
     }
     this.#count = 0
