@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { beginWait } from '../tracing'
 import { FirstReady } from './first-ready'
+import { FrozenValues } from './frozen-send'
 import { ReplyPoller } from './handoff'
 import { endWait, listenForCancel, newJob, settleJob } from './job'
 import { JobQueue } from './job-queue'
@@ -37,6 +38,8 @@ export class RenderPool implements TaskRunner {
   #closed = false
   readonly #firstReady = new FirstReady()
   readonly #poller: ReplyPoller
+  /** Deeply frozen data, sent to each worker once (frozen-send.ts). */
+  readonly #frozen = new FrozenValues()
   /** The CPUs workers pin themselves to, with `pinThreads`; null otherwise or where they cannot be read. */
   readonly #cpus: number[] | null
   readonly #handlers: SlotHandlers = {
@@ -114,6 +117,7 @@ export class RenderPool implements TaskRunner {
       for (const job of slot.jobs) this.#fail(job, new PoolError('closed', null))
       stopping.push(slot.stop())
     }
+    for (const slot of this.#slots) this.#frozen.drop(slot.frozen)
     this.#slots.clear()
     this.#seats.clear()
     this.#poller.stop()
@@ -124,7 +128,7 @@ export class RenderPool implements TaskRunner {
   /** Starts a worker; with pinning, on the allowed CPU with the fewest workers pinned to it. */
   #spawn (): void {
     const cpu = this.#cpus === null ? null : leastLoadedCpu(this.#cpus, [...this.#slots].map((slot) => slot.cpu))
-    this.#slots.add(new WorkerSlot(this.#options.workerData, this.#options.maxHeapMb, cpu, this.#handlers))
+    this.#slots.add(new WorkerSlot(this.#options.workerData, this.#options.maxHeapMb, cpu, this.#frozen.sender(), this.#handlers))
   }
 
   #message (slot: WorkerSlot, message: unknown): void {
@@ -266,6 +270,7 @@ export class RenderPool implements TaskRunner {
     if (!slot.gone) slot.stop().catch(() => {})
     if (!this.#slots.delete(slot)) return
     this.#seats.forget(slot)
+    this.#frozen.drop(slot.frozen)
     const waiting = slot.jobs.splice(0).filter((job) => !job.settled)
     if (this.#closed) {
       for (const job of waiting) this.#fail(job, new PoolError('closed', null))

@@ -58,8 +58,22 @@ export function nextCount (count: number): number {
 export const BodyForm = Object.freeze({ text: 0, bytes: 1, compressed: 2 } as const)
 export type BodyForm = typeof BodyForm[keyof typeof BodyForm] // eslint-disable-line @typescript-eslint/no-redeclare
 
-/** A render, main thread → worker: id, URL, data, deadline (ms since the epoch, queue wait counted), body form. */
+/** A render, as the pool is given it: id, URL, data, deadline (ms since the epoch, queue wait counted), body form. */
 export type RenderTask = [id: number, url: string, data: unknown, deadline: number, form: BodyForm]
+
+/**
+ * A render as posted to a worker: the task, its data's deeply frozen parts replaced by numbers (frozen-send.ts), and
+ * what the worker needs to put them back; null when nothing was replaced and nothing is to be forgotten.
+ */
+export type PostedTask = [id: number, url: string, data: unknown, deadline: number, form: BodyForm, frozen: FrozenParts | null]
+
+/**
+ * root: the number of the whole data when it is one frozen value (the posted data is then null), else 0. keys and
+ * ids: the data's own properties (or array indexes) that hold a frozen value, and its number (the posted data holds
+ * null there). news: number, value, number, value…: the values this worker has not been sent before. forgotten:
+ * numbers the worker may drop.
+ */
+export type FrozenParts = [root: number, keys: Array<string | number>, ids: number[], news: unknown[], forgotten: number[]]
 
 export interface RenderSuccess {
   ok: true

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import type { Wait } from '../tracing'
+import type { FrozenSender } from './frozen-send'
 import { Control, nextCount, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 /**
@@ -104,8 +105,10 @@ export class WorkerSlot {
   retiring = false
   /** The error it died with, reported by 'error' before 'exit'. */
   error: unknown = undefined
+  /** Which frozen data it holds, and how a task's message is made (frozen-send.ts). */
+  readonly frozen: FrozenSender
 
-  constructor (workerData: WorkerData, maxHeapMb: number | null, cpu: number | null, handlers: SlotHandlers) {
+  constructor (workerData: WorkerData, maxHeapMb: number | null, cpu: number | null, frozen: FrozenSender, handlers: SlotHandlers) {
     const { port1, port2 } = new MessageChannel()
     const control = new SharedArrayBuffer(Control.length * Int32Array.BYTES_PER_ELEMENT)
     this.worker = startWorker({
@@ -115,6 +118,7 @@ export class WorkerSlot {
     })
     this.threadId = this.worker.threadId
     this.cpu = cpu
+    this.frozen = frozen
     this.#port = port1
     this.#control = new Int32Array(control)
     port1.on('message', (message: unknown) => this.#take(handlers, message))
@@ -125,7 +129,8 @@ export class WorkerSlot {
 
   /** Posts a task; throws (a DataCloneError) if it cannot be cloned, in which case nothing reached the worker. */
   post (task: RenderTask): void {
-    this.#port.postMessage(task)
+    this.#port.postMessage(this.frozen.message(task))
+    this.frozen.commit()
     // After the message: a worker that sees the count move finds the task in its port.
     Atomics.add(this.#control, Control.posted, 1)
   }

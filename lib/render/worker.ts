@@ -1,6 +1,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { Control, nextCount, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { Control, nextCount, type PostedTask, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { FrozenStore } from './frozen-store'
 import { spinFor } from './handoff'
 import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
@@ -42,25 +43,27 @@ port.postMessage({ ready: true, failure: loadFailure, pinned } satisfies WorkerR
 
 // Tasks arrive one at a time, or one more behind the running one while renders wait; they run in order, one at a
 // time, and the next starts as soon as the previous reply is posted.
-const tasks: RenderTask[] = []
+const tasks: PostedTask[] = []
+/** The frozen data the pool sent once (frozen-send.ts). */
+const frozen = new FrozenStore()
 let running = false
 /** Tasks taken from the port, by its 'message' event or while spinning: the pool's posted count says if one waits. */
 let received = 0
 
-port.on('message', (task: RenderTask) => {
+port.on('message', (task: PostedTask) => {
   received = nextCount(received)
   tasks.push(task)
   if (!running) runTasks().catch(() => {})
 })
 
 /** The next task: one queued, else one the pool posts within `spinUs` (polled for, so this thread does not sleep). */
-function nextTask (): RenderTask | undefined {
+function nextTask (): PostedTask | undefined {
   return tasks.shift() ?? spinFor(spinUs, () => {
     if (Atomics.load(control, Control.posted) === received) return undefined
     const entry = receiveMessageOnPort(port)
     if (entry === undefined) return undefined
     received = nextCount(received)
-    return entry.message as RenderTask
+    return entry.message as PostedTask
   })
 }
 
@@ -72,8 +75,16 @@ function reply (message: TaskReply, transfer?: ArrayBuffer[]): void {
 
 async function runTasks (): Promise<void> {
   running = true
-  for (let task = nextTask(); task !== undefined; task = nextTask()) {
-    const id = task[0]
+  for (let posted = nextTask(); posted !== undefined; posted = nextTask()) {
+    const id = posted[0]
+    // Read before anything else, skipped and expired tasks too: the frozen values they carry are this worker's now.
+    let task: RenderTask
+    try {
+      task = [id, posted[1], frozen.dataOf(posted), posted[3], posted[4]]
+    } catch (error) {
+      reply([id, failure('render', error), 0])
+      continue
+    }
     // Said before the check, so that the pool, which sets the skip id before it reads this, never misses both.
     Atomics.store(control, Control.started, id)
     if (Atomics.load(control, Control.skip) === id) {
