@@ -23,6 +23,11 @@ export interface RenderCallOptions {
    * else waits for it and it has not started; a running one finishes (and is stored if cacheable).
    */
   signal?: AbortSignal
+  /**
+   * The caller wants the HTML as a string (`fastify.ssr.render`): an uncached page then comes from its worker as
+   * text. Unset (`reply.ssr`), it comes as bytes, which go to the socket without being encoded again.
+   */
+  text?: boolean
 }
 
 /** What the engine needs of the bundle side (bundle/host.ts); tests give it a fake one. */

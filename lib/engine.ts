@@ -33,7 +33,7 @@ const noVary: readonly VaryName[] = []
 const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
 /** A page rendered with the cache off, as it is served. */
-function bypassed ({ status, headers, bodies, etag }: Page<string>): ServedPage {
+function bypassed ({ status, headers, bodies, etag }: Page<Buffer | string>): ServedPage {
   return { status, headers, bodies, etag, cache: 'BYPASS' }
 }
 
@@ -150,7 +150,7 @@ export class SsrEngine {
   fill (miss: Miss, data: unknown, call: RenderCallOptions = {}): Maybe<ServedPage> {
     if (miss.key !== null) return this.#fillStored(miss, miss.key, data, call)
     // Uncached pages are sent as rendered; an application's @fastify/compress compresses them if it wants.
-    const made = this.#maker.once(miss.url, data, call.request, this.#timeout(call), call)
+    const made = this.#maker.once(miss.url, data, call.request, this.#timeout(call), call, call.text === true)
     return made instanceof Promise ? this.#track(made).then(bypassed) : bypassed(made)
   }
 

@@ -105,7 +105,8 @@ async function plugin (fastify: FastifyInstance, rawOptions: SsrOptions): Promis
 
   const namespace: SsrNamespace = {
     async render (url: string, data?: unknown, callOptions?: SsrRenderOptions) {
-      const page = await engine.serve(url, data, callFrom(callOptions))
+      // The HTML is answered as a string: an uncached page may as well cross from its worker as one.
+      const page = await engine.serve(url, data, { ...callFrom(callOptions), text: true })
       const { identity } = page.bodies
       return { html: typeof identity === 'string' ? identity : identity.toString('utf8'), status: page.status, headers: page.headers, cache: page.cache }
     },

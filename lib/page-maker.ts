@@ -11,7 +11,8 @@ export interface PageRenderer {
   /** `admitted`: admit() let it in before its data was loaded, and a close since must not refuse it. */
   render (url: string, data: unknown, timeoutMs: number, compress: boolean, cancel?: CancelSource, admitted?: boolean): Promise<Page>
   /** The page at once (or the coded error thrown) when the pool answered at once; else a promise of it. */
-  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted?: boolean): Maybe<Page<string>>
+  /** `text`: the HTML as a string (else bytes where they are cheaper to send: see BodyForm.once). */
+  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted?: boolean, text?: boolean): Maybe<Page<Buffer | string>>
   /** Throws what a render asked now would be refused with (FST_SSR_CLOSING, FST_SSR_QUEUE_FULL). */
   admit (): void
   beginClose (): void
@@ -53,19 +54,20 @@ export class PageMaker {
   }
 
   /**
-   * A page sent once and never stored (the cache off): the HTML as the render returned it, `private, no-store`. At
-   * once (or thrown) when neither the loader nor the render had to be waited for, else a promise.
+   * A page sent once and never stored (the cache off), `private, no-store`: the HTML as a string with `text`, else
+   * as the renderer finds it cheapest to send. At once (or thrown) when neither the loader nor the render had to be
+   * waited for, else a promise.
    */
-  once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined): Maybe<Page<string>> {
+  once (url: string, data: unknown, request: unknown, timeoutMs: number, cancel: CancelSource | undefined, text = false): Maybe<Page<Buffer | string>> {
     const start = Date.now()
     const loader = isLoader(data)
     const value = loader ? this.#load(data, request, timeoutMs) : data
-    if (loader && value instanceof Promise) return value.then((loaded) => this.#renderOnce(url, loaded, start, timeoutMs, cancel, loader))
-    return this.#renderOnce(url, value, start, timeoutMs, cancel, loader)
+    if (loader && value instanceof Promise) return value.then((loaded) => this.#renderOnce(url, loaded, start, timeoutMs, cancel, loader, text))
+    return this.#renderOnce(url, value, start, timeoutMs, cancel, loader, text)
   }
 
-  #renderOnce (url: string, value: unknown, start: number, timeoutMs: number, cancel: CancelSource | undefined, admitted: boolean): Maybe<Page<string>> {
-    return andThen(this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel, admitted), uncached)
+  #renderOnce (url: string, value: unknown, start: number, timeoutMs: number, cancel: CancelSource | undefined, admitted: boolean, text: boolean): Maybe<Page<Buffer | string>> {
+    return andThen(this.#renderer.renderOnce(url, value, remaining(start, timeoutMs), cancel, admitted, text), uncached)
   }
 
   /** The loader's value, or a promise of it (loadData); throws what admission refuses the render with. */
@@ -76,7 +78,7 @@ export class PageMaker {
 }
 
 /** The headers are this render's own object (render/result.ts makes one per render): completed in place. */
-function uncached (page: Page<string>): Page<string> {
+function uncached (page: Page<Buffer | string>): Page<Buffer | string> {
   page.headers['cache-control'] ??= uncachedCacheControl
   return page
 }

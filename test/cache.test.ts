@@ -47,6 +47,22 @@ test('cache: false renders every request; { cache: false } bypasses one call', a
   t.equal((await on.app.ssr.render('/y', undefined, { cache: false })).cache, 'BYPASS', 'and read nothing')
 })
 
+test('an uncached page arrives whole in every form: bytes to the socket, a string from fastify.ssr.render', async (t) => {
+  // Non-ASCII text, some of it outside Latin-1, and a length past Buffer's pool: the bytes a worker sends are its own.
+  const text = 'prix 12 € · naïve — 東京 ' + 'x'.repeat(9000)
+  for (const threads of [1, 0]) {
+    const off = await startApp(t, { bundle: counter, cache: false, threads }, { text })
+    const response = await off.get('/text')
+    const body = Buffer.from(await response.arrayBuffer())
+    t.equal(response.headers.get('x-ssr-cache'), 'BYPASS')
+    t.equal(Number(response.headers.get('content-length')), body.byteLength, `threads: ${threads}: Content-Length counts bytes`)
+    t.ok(body.toString('utf8').includes(JSON.stringify(text)), `threads: ${threads}: the text as rendered`)
+    const rendered = await off.app.ssr.render('/text', { text })
+    t.type(rendered.html, 'string')
+    t.ok(rendered.html.includes(JSON.stringify(text)), `threads: ${threads}: fastify.ssr.render answers the same text`)
+  }
+})
+
 test('pages never mix users: the data is part of the key', async (t) => {
   const { get } = await startApp(t, { bundle: counter, cache: { query: [] } }, (query) => ({ user: query.user }))
   for (let round = 0; round < 3; round++) {

@@ -24,10 +24,19 @@ export function etagOf (identity: Buffer): string {
   return `"${sha256(identity).slice(0, 27)}"`
 }
 
+/**
+ * The UTF-8 bytes of `html` in memory of their own (never a slice of Buffer's shared pool), so that they can be
+ * transferred to another thread.
+ */
+export function utf8Bytes (html: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(html))
+  bytes.write(html)
+  return bytes
+}
+
 /** Encodes a rendered page once: identity bytes, brotli and gzip when asked and worth it, and its ETag. */
 export function encodeBodies (html: string, settings: CompressionSettings | null): EncodedBodies {
-  const identity = Buffer.allocUnsafeSlow(Buffer.byteLength(html))
-  identity.write(html)
+  const identity = utf8Bytes(html)
   const etag = etagOf(identity)
   if (settings === null || identity.byteLength < settings.threshold) return { identity, br: null, gzip: null, etag }
   const br = brotliCompressSync(identity, {

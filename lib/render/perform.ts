@@ -51,7 +51,8 @@ function outcomeOf (value: unknown, form: BodyForm, compression: CompressionSett
     return failure(error instanceof InvalidResultError ? 'result' : 'render', error)
   }
   const { html, status, headers } = result
-  if (form === BodyForm.text) return { ok: true, status, headers, body: html, br: null, gzip: null, etag: null }
+  // A page sent once stays a string here: worker.ts turns it into bytes for the trip to the main thread.
+  if (form === BodyForm.text || form === BodyForm.once) return { ok: true, status, headers, body: html, br: null, gzip: null, etag: null }
   // Compressed once, off the request path where a worker renders, and only for pages that may be cached and served again.
   const { identity, br, gzip, etag } = encodeBodies(html, form === BodyForm.compressed ? compression : null)
   return { ok: true, status, headers, body: identity, br, gzip, etag }

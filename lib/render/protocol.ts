@@ -51,11 +51,14 @@ export function nextCount (count: number): number {
 }
 
 /**
- * What the main thread wants back. text: the HTML as a string (a page sent once, never stored: a string crosses
- * threads as one copy and is written to the socket as it is). bytes: UTF-8 bytes, transferred (a page to store).
- * compressed: bytes plus brotli and gzip bodies, when the page is worth compressing.
+ * What the main thread wants back. text: the HTML as a string (`fastify.ssr.render`, which answers a string).
+ * once: a page sent once and never stored: from a worker its UTF-8 bytes, transferred, which the main thread writes
+ * to the socket as they are (a string would cross as a copy and then be encoded by the main thread: ~20 µs of the
+ * main thread's time for the listing page); with `threads: 0` the string as it is (it is encoded once either way).
+ * bytes: UTF-8 bytes and their ETag, transferred (a page to store). compressed: bytes plus brotli and gzip bodies,
+ * when the page is worth compressing.
  */
-export const BodyForm = Object.freeze({ text: 0, bytes: 1, compressed: 2 } as const)
+export const BodyForm = Object.freeze({ text: 0, bytes: 1, compressed: 2, once: 3 } as const)
 export type BodyForm = typeof BodyForm[keyof typeof BodyForm] // eslint-disable-line @typescript-eslint/no-redeclare
 
 /** A render, as the pool is given it: id, URL, data, deadline (ms since the epoch, queue wait counted), body form. */
@@ -79,11 +82,11 @@ export interface RenderSuccess {
   ok: true
   status: number
   headers: PageHeaders
-  /** The HTML: a string for BodyForm.text, UTF-8 bytes otherwise. */
+  /** The HTML: a string for BodyForm.text (and for BodyForm.once in the main thread), UTF-8 bytes otherwise. */
   body: string | Uint8Array
   br: Uint8Array | null
   gzip: Uint8Array | null
-  /** Strong ETag of the UTF-8 bytes of the HTML; none for BodyForm.text (see Page.etag). */
+  /** Strong ETag of the UTF-8 bytes of the HTML; none for BodyForm.text and BodyForm.once (see Page.etag). */
   etag: string | null
 }
 

@@ -69,12 +69,13 @@ export class Renderer {
   }
 
   /**
-   * Renders a page sent once and never stored: the HTML stays the string the render returned. Fails as render(),
-   * except that a render the pool answered at once (`threads: 0`, a synchronous bundle) answers at once: the page,
-   * or the coded error thrown.
+   * Renders a page sent once and never stored: as a string with `text` (the HTML the render returned), else as
+   * whatever is cheaper to send (BodyForm.once: bytes from a worker, the string in the main thread). Fails as
+   * render(), except that a render the pool answered at once (`threads: 0`, a synchronous bundle) answers at once:
+   * the page, or the coded error thrown.
    */
-  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted = false): Maybe<Page<string>> {
-    return andThen(this.#run(url, data, timeoutMs, BodyForm.text, cancel, admitted), textPage)
+  renderOnce (url: string, data: unknown, timeoutMs: number, cancel?: CancelSource, admitted = false, text = false): Maybe<Page<Buffer | string>> {
+    return andThen(this.#run(url, data, timeoutMs, text ? BodyForm.text : BodyForm.once, cancel, admitted), oncePage)
   }
 
   /**
@@ -172,8 +173,8 @@ function renderError (outcome: RenderFailure): Error {
     : new FST_SSR_RENDER_FAILED({ cause })
 }
 
-function textPage ({ status, headers, body }: RenderSuccess): Page<string> {
-  const identity = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
+function oncePage ({ status, headers, body }: RenderSuccess): Page<Buffer | string> {
+  const identity = typeof body === 'string' ? body : adopt(body)
   return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
 }
 

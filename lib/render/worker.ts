@@ -1,11 +1,12 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { Control, nextCount, type PostedTask, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { BodyForm, Control, nextCount, type PostedTask, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
 import { FrozenStore } from './frozen-store'
 import { spinFor } from './handoff'
 import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
 import { failure, performTask } from './perform'
+import { utf8Bytes } from './encode'
 
 // A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply, one
 // task at a time; between them the event loop runs as usual, so a bundle's timers fire as they would in a browser.
@@ -98,6 +99,8 @@ async function runTasks (): Promise<void> {
     } catch (error) {
       outcome = failure('render', error)
     }
+    // A page sent once goes as bytes, which the main thread writes as they are (see BodyForm).
+    if (outcome.ok && task[4] === BodyForm.once && typeof outcome.body === 'string') outcome.body = utf8Bytes(outcome.body)
     // The bodies' memory moves with the message instead of being copied.
     reply([id, outcome, performance.now() - started], outcome.ok && typeof outcome.body !== 'string' ? transferList(outcome) : undefined)
   }
