@@ -122,3 +122,29 @@ test('over HTTP a client that disconnects mid-render leaves the render to the ot
   t.equal(await res.text(), '<main>/hold/shared</main>')
   t.equal((await get('/hold/shared')).headers.get('x-ssr-cache'), 'HIT-HOT')
 })
+
+test('over HTTP with the cache off, a client that leaves while its render waits has it dropped, never rendered', async (t) => {
+  guardMainThread(t)
+  const gate = new Gate()
+  t.teardown(() => gate.close())
+  let sawAbort: () => void = () => {}
+  const aborted = new Promise<void>((resolve) => { sawAbort = resolve })
+  const { app, get } = await startApp(t, { bundle: bundle('gate.js'), cache: false }, undefined, (app) => {
+    app.addHook('onRequestAbort', (request, done) => { sawAbort(); done() })
+  })
+  const held = get('/hold/busy')
+  await gate.started('/hold/busy')
+  const leaver = new AbortController()
+  const leaving = get('/queued', { signal: leaver.signal }).catch((error: Error) => error)
+  // Handed to the pool, behind the held render (in its queue, or waiting in the busy worker's port).
+  while (app.ssr.metrics().renders.total < 2) await new Promise((resolve) => setImmediate(resolve))
+  leaver.abort()
+  t.equal((await leaving as Error).name, 'AbortError')
+  await aborted
+  while (app.ssr.metrics().renders.cancelled < 1) await new Promise((resolve) => setImmediate(resolve))
+  gate.release('/hold/busy')
+  t.equal((await held).status, 200)
+  t.same(JSON.parse(await (await get('/log')).text()), ['/hold/busy'], '/queued was never rendered')
+  t.equal(app.ssr.metrics().renders.cancelled, 1, 'counted as cancelled')
+  t.equal(app.ssr.metrics().renders.workerRestarts, 0, 'and no worker was lost')
+})

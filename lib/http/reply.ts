@@ -70,9 +70,10 @@ export function replySsr (engine: SsrEngine, shed: RateLimitedLog) {
 }
 
 /**
- * A miss's call as the engine takes it: the call's options, the request (for a loader), and a signal aborted when
- * the client leaves, so it stops waiting; the render is cancelled once no one waits for it. The signal, and the
- * listener on the response, are made only when the engine asks (a render that has to wait, a render to join).
+ * A miss's call as the engine takes it: the call's options, the request (for a loader), and a cancel when the client
+ * leaves, so it stops waiting; the render is cancelled once no one waits for it. The listener on the response is
+ * added only when the engine asks (a render that has to wait, a render to join); the pool listens through `listen`,
+ * and an AbortSignal is made only for what needs one (joining a cached render in flight).
  */
 class ClientWait implements RenderCallOptions {
   readonly cache: boolean | undefined
@@ -83,6 +84,10 @@ class ClientWait implements RenderCallOptions {
   readonly #reply: FastifyReply
   #gone: AbortController | undefined
   #onClose: (() => void) | undefined
+  /** Why the client is gone, once it is. */
+  #left: Error | undefined
+  /** Who listens for the client's leaving (listen()). */
+  readonly #listeners: Array<(reason: unknown) => void> = []
 
   constructor (reply: FastifyReply, call: RenderCallOptions | undefined) {
     this.cache = call?.cache
@@ -96,22 +101,44 @@ class ClientWait implements RenderCallOptions {
   get signal (): AbortSignal {
     if (this.#gone === undefined) {
       const gone = this.#gone = new AbortController()
-      const raw = this.#reply.raw
-      const onClose = (): void => { if (!raw.writableFinished) gone.abort(new Error('client closed the connection')) }
-      // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
-      if (raw.destroyed || this.#reply.request.raw.destroyed) onClose()
-      else raw.once('close', this.#onClose = onClose)
+      this.#watch()
+      if (this.#left !== undefined) gone.abort(this.#left)
     }
     return this.#gone.signal
   }
 
+  readonly listen = (cancelled: (reason: unknown) => void): (() => void) | { reason: unknown } => {
+    this.#watch()
+    if (this.#left !== undefined) return { reason: this.#left }
+    this.#listeners.push(cancelled)
+    return () => {
+      const at = this.#listeners.indexOf(cancelled)
+      if (at !== -1) this.#listeners.splice(at, 1)
+    }
+  }
+
   get clientLeft (): boolean {
-    return this.#gone?.signal.aborted === true
+    return this.#left !== undefined
   }
 
   /** The engine has answered: the client's leaving no longer matters. */
   done (): void {
     if (this.#onClose !== undefined) this.#reply.raw.off('close', this.#onClose)
+  }
+
+  /** Listens, once, for the response closing before it was written. */
+  #watch (): void {
+    if (this.#onClose !== undefined || this.#left !== undefined) return
+    const raw = this.#reply.raw
+    const onClose = (): void => {
+      if (raw.writableFinished || this.#left !== undefined) return
+      const reason = this.#left = new Error('client closed the connection')
+      this.#gone?.abort(reason)
+      for (const cancelled of this.#listeners.splice(0)) cancelled(reason)
+    }
+    // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
+    if (raw.destroyed || this.#reply.request.raw.destroyed) onClose()
+    else raw.once('close', this.#onClose = onClose)
   }
 }
 

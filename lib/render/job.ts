@@ -12,8 +12,7 @@ export function newJob (task: RenderTask, resolve: Job['resolve'], reject: Job['
     submittedAt: performance.now(),
     timer: undefined,
     cancelSource: cancel,
-    cancel: undefined,
-    onCancel: undefined,
+    stopListening: undefined,
     slot: null,
     queued: false,
     settled: false,
@@ -28,24 +27,34 @@ export function endWait (job: Job): void {
 }
 
 /**
- * The job's cancel signal, listened to from now on (once): only a job that has to wait reads it, so most are handed
- * over at once and never make one or listen. Undefined without one.
+ * Listens for the job's cancel from now on (once; again after a re-queue, it goes on listening): only a job that has
+ * to wait does, so most are handed over at once and never make a signal or listen. `{ reason }` when the job is
+ * cancelled already (then `cancelled` is never called), else null.
  */
-export function listenForCancel (job: Job, cancelled: (reason: unknown) => void): AbortSignal | undefined {
-  const signal = job.cancel ?? job.cancelSource?.signal
-  if (signal === undefined || signal.aborted || job.onCancel !== undefined) return signal
-  job.cancel = signal
-  job.onCancel = () => cancelled(signal.reason)
-  signal.addEventListener('abort', job.onCancel, { once: true })
-  return signal
+export function listenForCancel (job: Job, cancelled: (reason: unknown) => void): { reason: unknown } | null {
+  const source = job.cancelSource
+  if (source === undefined || job.stopListening !== undefined) return null
+  if (source.listen !== undefined) {
+    const listening = source.listen(cancelled)
+    if (typeof listening !== 'function') return listening
+    job.stopListening = listening
+    return null
+  }
+  const signal = source.signal
+  if (signal === undefined) return null
+  if (signal.aborted) return { reason: signal.reason }
+  const onAbort = (): void => cancelled(signal.reason)
+  signal.addEventListener('abort', onAbort, { once: true })
+  job.stopListening = () => signal.removeEventListener('abort', onAbort)
+  return null
 }
 
 /** Marks a job settled: its deadline timer and cancel listener go. */
 export function settleJob (job: Job): void {
   job.settled = true
   clearTimeout(job.timer)
-  if (job.onCancel !== undefined) {
-    job.cancel?.removeEventListener('abort', job.onCancel)
-    job.onCancel = undefined
+  if (job.stopListening !== undefined) {
+    job.stopListening()
+    job.stopListening = undefined
   }
 }

@@ -58,11 +58,17 @@ export class PoolError extends Error {
 }
 
 /**
- * Where a task's cancel signal comes from, read only if the task has to wait (an AbortController, or call options
- * whose `signal` getter makes one on demand).
+ * Where a task's cancel comes from, read only if the task has to wait: an AbortSignal (an AbortController's, or one
+ * made on demand by a `signal` getter), or, when the source offers it, `listen`, which spares making one.
  */
 export interface CancelSource {
   readonly signal?: AbortSignal
+  /**
+   * Calls `cancelled` once, with the reason, when the task is cancelled; returns what stops listening, or
+   * `{ reason }` when it is cancelled already (then `cancelled` is never called). Making an AbortSignal and
+   * listening to it cost ~7 µs of the main thread per waiting task on Node 20; a listener on the response, ~0.3 µs.
+   */
+  readonly listen?: (cancelled: (reason: unknown) => void) => (() => void) | { reason: unknown }
 }
 
 /**

@@ -190,9 +190,9 @@ export class RenderPool implements TaskRunner {
 
   #enqueue (job: Job, first: boolean): void {
     job.slot = null
-    const signal = listenForCancel(job, (reason) => this.#cancel(job, new PoolError('aborted', reason)))
-    if (signal?.aborted === true) {
-      this.#fail(job, new PoolError('aborted', signal.reason))
+    const cancelled = listenForCancel(job, (reason) => this.#cancel(job, new PoolError('aborted', reason)))
+    if (cancelled !== null) {
+      this.#fail(job, new PoolError('aborted', cancelled.reason))
       return
     }
     this.#queue.add(job, first)

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import type { Wait } from '../tracing'
 import type { FrozenSender } from './frozen-send'
+import type { CancelSource } from './pool-types'
 import { Control, nextCount, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 /**
@@ -65,10 +66,10 @@ export interface Job {
   readonly reject: (error: Error) => void
   readonly submittedAt: number
   timer: NodeJS.Timeout | undefined
-  /** Where a cancel signal comes from; read only if the job has to wait. */
-  readonly cancelSource: { readonly signal?: AbortSignal } | undefined
-  cancel: AbortSignal | undefined
-  onCancel: (() => void) | undefined
+  /** Where a cancel comes from; read only if the job has to wait. */
+  readonly cancelSource: CancelSource | undefined
+  /** Stops listening for the cancel, while it listens (listenForCancel). */
+  stopListening: (() => void) | undefined
   slot: WorkerSlot | null
   /** In the pool's queue, waiting for a worker. */
   queued: boolean
