@@ -16,6 +16,8 @@
 //   compress-on-the-fly     the bare route plus @fastify/compress, Accept-Encoding: br
 //   render-2 / naive-2      render with 2 worker threads / naive, the server not pinned: the scaling
 //   render-2-pinned         render-2 with `pinThreads: true` (listing; "not available" if the plugin rejects it)
+//   render-2-stgc / naive-2-stgc  render-2 and naive-2 with `node --single-threaded-gc` (listing): what V8's GC
+//                           helper threads cost on two CPUs, an operator's flag (the README's advice), not a default
 //   data-eager / data-loader  hits of the listing whose data costs a 1 ms wait: eager data (the route waits on every
 //                           request) against a loader (called only to render; "not available" if the plugin does not
 //                           take a function as data), with 10 connections so the wait is not lost in queueing
@@ -89,7 +91,7 @@ function selectPages () {
 async function runCase (context, { scenario, page }, { profileDir } = {}) {
   const { plan, generator, settings, build } = context
   const config = { ...build.serverConfig, ssr: scenario.ssr, probeLoader: scenario.probeLoader === true, dataWaitMs: 1 }
-  const execArgv = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+  const execArgv = [...(scenario.nodeFlags ?? []), ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])]
   const server = await startServer(plan, scenario.server, config, { pinned: scenario.pinned !== false, execArgv })
   if (server.unavailable !== undefined) return { unavailable: server.unavailable }
   try {

@@ -133,7 +133,7 @@ export function sectionMarkdown (data) {
     `- Load: ${generator.name} ${generator.version}, ${settings.connections} connections, ${plan.loadThreads} thread(s); ${generator.why}.`,
     plan.pinned
       ? `- CPUs: scenarios marked "pinned" run the server process (main thread and worker threads) on CPU ${plan.server.join(',')} ` +
-        `with taskset, the load generator on CPU ${plan.load.join(',')}. Scenarios marked "all" (render-2, naive-2, render-2-pinned) ` +
+        `with taskset, the load generator on CPU ${plan.load.join(',')}. Scenarios marked "all" (render-2, naive-2, render-2-pinned, render-2-stgc, naive-2-stgc) ` +
         `let the server use every CPU, so it **shares CPU ${plan.load.join(',')} with the load generator**, which stays there: their ` +
         'req/s are what the server gets while wrk takes its share, and are compared with each other only.'
       : `- CPUs: not pinned (${plan.why}): server and load generator share the CPUs.`,

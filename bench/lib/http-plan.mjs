@@ -13,7 +13,8 @@ export const dataConnections = 10
  * One scenario: a server kind of bench/server.mjs with its options, the request headers, what the response must be
  * (bench/lib/check.mjs), and where it runs. `pinned: false`: the server may use every CPU (the load generator keeps
  * its own CPU, which the server then shares). `pages`: the pages it runs on (default all three). `path`: a route of
- * its own instead of the page's. `connections`: instead of BENCH_CONNECTIONS.
+ * its own instead of the page's. `connections`: instead of BENCH_CONNECTIONS. `nodeFlags`: flags the server's node
+ * runs with (an operator's choice the README recommends; the targets are judged without them).
  */
 export const scenarios = [
   { name: 'baseline', server: 'bare', about: 'bare Fastify route sending the page as a prebuilt Buffer' },
@@ -37,6 +38,19 @@ export const scenarios = [
     expect: { cache: 'BYPASS' },
     about: 'render-2 with `pinThreads: true` (each worker on a core of its own)'
   },
+  // V8's helper threads (parallel scavenges, concurrent marking) for three heaps on two CPUs: what an operator saves
+  // by running node with --single-threaded-gc, for the plugin and for the handler alike.
+  {
+    name: 'render-2-stgc',
+    server: 'plugin',
+    ssr: { cache: false, threads: 2 },
+    pinned: false,
+    pages: ['listing'],
+    nodeFlags: ['--single-threaded-gc'],
+    expect: { cache: 'BYPASS' },
+    about: 'render-2 with `node --single-threaded-gc`'
+  },
+  { name: 'naive-2-stgc', server: 'naive', pinned: false, pages: ['listing'], nodeFlags: ['--single-threaded-gc'], about: 'naive-2 with `node --single-threaded-gc`' },
   {
     name: 'data-eager',
     server: 'plugin',
@@ -85,6 +99,8 @@ export const comparisons = [
   { own: 'render-2', other: 'naive-2', why: 'cache off with 2 workers against the handler, neither pinned' },
   { own: 'render-2', other: 'render', why: 'what a second CPU and worker add' },
   { own: 'render-2-pinned', other: 'render-2', why: 'pinThreads: true against unpinned workers, same run' },
+  { own: 'render-2-stgc', other: 'naive-2-stgc', why: 'cache off with 2 workers against the handler, both with --single-threaded-gc' },
+  { own: 'render-2-stgc', other: 'render-2', why: 'what --single-threaded-gc saves the plugin with 2 workers' },
   { own: 'data-loader', other: 'data-eager', why: 'hits of a page whose data costs 1 ms: loader against eager data' }
 ]
 
