@@ -9,11 +9,16 @@ import type { PostedTask, RenderTask } from './protocol'
  * change (isDeeplyImmutable: a frozen catalog passed on every request) is the same on every render, so a worker keeps
  * the copy it was sent (frozen, as the route's was: frozen-store.ts) and later tasks name it by number.
  *
- * What is looked at: the data itself, and, when the data is a plain object or array, each of its own values. Deeper
- * frozen parts inside unfrozen ones go by copy as before: finding them would mean walking all of the data, on every
- * render, for routes whose data has none. A frozen value is known by identity; its number is forgotten, in every
- * worker, once the main thread's copy is garbage-collected, and each worker keeps at most `perWorker` values, the
- * least recently used going first.
+ * What is looked at: the data itself, and, when the data is a plain object, each of its own values. Deeper frozen
+ * parts inside unfrozen ones, and the items of an array, go by copy as before: finding them would mean walking all
+ * of the data, on every render, for routes whose data has none. A frozen value is known by identity; its number is
+ * forgotten, in every worker, once the main thread's copy is garbage-collected, and each worker keeps at most
+ * `perWorker` values, the least recently used going first.
+ *
+ * What the render gets is what a copy would give, with one difference: an object deeper in the data that refers back
+ * to the data object itself (a cycle through the top) gets a copy of its own of the data object rather than the same
+ * one, when the top level holds frozen values. The top level is copied here to leave the route's object untouched,
+ * and that copy is not what the deeper reference points to.
  */
 
 /** Most frozen values one worker keeps; the least recently used is dropped past it (and sent again when needed). */
@@ -96,9 +101,9 @@ export class FrozenSender {
   }
 
   #withTopLevel (task: RenderTask, data: object): PostedTask {
-    const copy = topLevelCopy(data)
+    const copy = topLevelCopy(data as Record<string, unknown>)
     if (copy === null) return this.#plain(task)
-    const keys: Array<string | number> = []
+    const keys: string[] = []
     const ids: number[] = []
     const news: unknown[] = []
     for (const key of Object.keys(copy)) {
@@ -107,7 +112,7 @@ export class FrozenSender {
       if (typeof value !== 'object' || value === null || key === '__proto__' || !isDeeplyImmutable(value)) continue
       // One message never names more values than a worker keeps.
       if (ids.length === this.#perWorker) break
-      keys.push(Array.isArray(copy) ? Number(key) : key)
+      keys.push(key)
       ids.push(this.#refer(value, news))
       copy[key] = null
     }
@@ -152,27 +157,20 @@ export class FrozenSender {
 
 /**
  * A shallow copy of the data's top level, whose frozen values can be swapped for numbers without touching the
- * route's object; null when it is not a plain object or a dense array (then it goes by copy, as before). Each value
- * is read once, here, so a getter runs once, as it would in postMessage's copy.
+ * route's object; null when it is not a plain object, or has a getter at its top (then it goes by copy, as before,
+ * and the getter runs once, in postMessage's copy). Values are read from their descriptors, so no getter runs here.
  */
-function topLevelCopy (data: object): Record<string, unknown> | null {
-  if (types.isProxy(data)) return null
+function topLevelCopy (data: Record<string, unknown>): Record<string, unknown> | null {
+  if (types.isProxy(data) || Array.isArray(data)) return null
   const proto = Object.getPrototypeOf(data)
-  const keys = Object.keys(data)
-  if (Array.isArray(data)) {
-    // Holes and named properties of an array: structuredClone keeps them, so it copies the whole array.
-    if (proto !== Array.prototype || keys.length !== data.length || (keys.length > 0 && keys[keys.length - 1] !== String(keys.length - 1))) return null
-    const copy = new Array<unknown>(data.length)
-    for (let i = 0; i < data.length; i++) copy[i] = data[i] === data ? copy : data[i]
-    return copy as unknown as Record<string, unknown>
-  }
   if (proto !== Object.prototype && proto !== null) return null
   if (types.isArgumentsObject(data) || types.isModuleNamespaceObject(data)) return null
   const copy: Record<string, unknown> = {}
-  for (const key of keys) {
-    const raw = (data as Record<string, unknown>)[key]
+  for (const key of Object.keys(data)) {
+    const descriptor = Object.getOwnPropertyDescriptor(data, key)
+    if (descriptor === undefined || !('value' in descriptor)) return null
     // A data object that holds itself keeps holding itself.
-    const value = raw === data ? copy : raw
+    const value = descriptor.value === data ? copy : descriptor.value
     if (key === '__proto__') Object.defineProperty(copy, key, { value, writable: true, enumerable: true, configurable: true })
     else copy[key] = value
   }

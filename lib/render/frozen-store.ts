@@ -19,7 +19,7 @@ export class FrozenStore {
     for (const id of forgotten) this.#values.delete(id)
     for (let i = 0; i < news.length; i += 2) this.#values.set(news[i] as number, deepFreeze(news[i + 1]))
     if (root !== 0) return this.#value(root)
-    const data = task[2] as Record<string | number, unknown>
+    const data = task[2] as Record<string, unknown>
     for (let i = 0; i < keys.length; i++) data[keys[i]] = this.#value(ids[i])
     return data
   }
