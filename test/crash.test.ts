@@ -100,15 +100,21 @@ test('a render already running when its last client leaves finishes and is cache
   t.equal(engine.poolStats().workerRestarts, 0)
 })
 
+/** A server (startApp) whose `aborted` resolves once Fastify has seen a client abort its request. */
+async function appHearingAborts (t: Parameters<typeof startApp>[0], options: Parameters<typeof startApp>[1]) {
+  let sawAbort: () => void = () => {}
+  const aborted = new Promise<void>((resolve) => { sawAbort = resolve })
+  const started = await startApp(t, options, undefined, (app) => {
+    app.addHook('onRequestAbort', (request, done) => { sawAbort(); done() })
+  })
+  return { ...started, aborted }
+}
+
 test('over HTTP a client that disconnects mid-render leaves the render to the other waiter, with no unhandled rejection', async (t) => {
   guardMainThread(t)
   const gate = new Gate()
   t.teardown(() => gate.close())
-  let sawAbort: () => void = () => {}
-  const aborted = new Promise<void>((resolve) => { sawAbort = resolve })
-  const { get } = await startApp(t, { bundle: bundle('gate.js') }, undefined, (app) => {
-    app.addHook('onRequestAbort', (request, done) => { sawAbort(); done() })
-  })
+  const { get, aborted } = await appHearingAborts(t, { bundle: bundle('gate.js') })
   const leaver = new AbortController()
   const first = get('/hold/shared', { signal: leaver.signal }).catch((error: Error) => error)
   await gate.started('/hold/shared')
@@ -127,11 +133,7 @@ test('over HTTP with the cache off, a client that leaves while its render waits 
   guardMainThread(t)
   const gate = new Gate()
   t.teardown(() => gate.close())
-  let sawAbort: () => void = () => {}
-  const aborted = new Promise<void>((resolve) => { sawAbort = resolve })
-  const { app, get } = await startApp(t, { bundle: bundle('gate.js'), cache: false }, undefined, (app) => {
-    app.addHook('onRequestAbort', (request, done) => { sawAbort(); done() })
-  })
+  const { app, get, aborted } = await appHearingAborts(t, { bundle: bundle('gate.js'), cache: false })
   const held = get('/hold/busy')
   await gate.started('/hold/busy')
   const leaver = new AbortController()
