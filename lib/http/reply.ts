@@ -86,8 +86,8 @@ class ClientWait implements RenderCallOptions {
   #onClose: (() => void) | undefined
   /** Why the client is gone, once it is. */
   #left: Error | undefined
-  /** Who listens for the client's leaving (listen()). */
-  readonly #listeners: Array<(reason: unknown) => void> = []
+  /** Who listens for the client's leaving (listen()), once someone does. */
+  #listeners: Array<(reason: unknown) => void> | undefined
 
   constructor (reply: FastifyReply, call: RenderCallOptions | undefined) {
     this.cache = call?.cache
@@ -107,13 +107,14 @@ class ClientWait implements RenderCallOptions {
     return this.#gone.signal
   }
 
-  readonly listen = (cancelled: (reason: unknown) => void): (() => void) | { reason: unknown } => {
+  listen (cancelled: (reason: unknown) => void): (() => void) | { reason: unknown } {
     this.#watch()
     if (this.#left !== undefined) return { reason: this.#left }
-    this.#listeners.push(cancelled)
+    const listeners = this.#listeners ??= []
+    listeners.push(cancelled)
     return () => {
-      const at = this.#listeners.indexOf(cancelled)
-      if (at !== -1) this.#listeners.splice(at, 1)
+      const at = listeners.indexOf(cancelled)
+      if (at !== -1) listeners.splice(at, 1)
     }
   }
 
@@ -134,7 +135,7 @@ class ClientWait implements RenderCallOptions {
       if (raw.writableFinished || this.#left !== undefined) return
       const reason = this.#left = new Error('client closed the connection')
       this.#gone?.abort(reason)
-      for (const cancelled of this.#listeners.splice(0)) cancelled(reason)
+      for (const cancelled of this.#listeners?.splice(0) ?? []) cancelled(reason)
     }
     // Asked for after an await (a shared-tier lookup), the client may already be gone: no 'close' is coming.
     if (raw.destroyed || this.#reply.request.raw.destroyed) onClose()

@@ -117,7 +117,6 @@ export class RenderPool implements TaskRunner {
       for (const job of slot.jobs) this.#fail(job, new PoolError('closed', null))
       stopping.push(slot.stop())
     }
-    for (const slot of this.#slots) this.#frozen.drop(slot.frozen)
     this.#slots.clear()
     this.#seats.clear()
     this.#poller.stop()

@@ -72,9 +72,9 @@ export type PostedTask = [id: number, url: string, data: unknown, deadline: numb
 
 /**
  * root: the number of the whole data when it is one frozen value (the posted data is then null), else 0. keys and
- * ids: the data's own properties that hold a frozen value, and its number (the posted data holds
- * null there). news: number, value, number, value…: the values this worker has not been sent before. forgotten:
- * numbers the worker may drop.
+ * ids: the data's own properties that hold a frozen value, and its number (the posted data holds null there).
+ * news: number, value, number, value…: the values this worker has not been sent before. forgotten: numbers the
+ * worker may drop.
  */
 export type FrozenParts = [root: number, keys: string[], ids: number[], news: unknown[], forgotten: number[]]
 
