@@ -50,7 +50,7 @@ test('the main thread polls for a reply while a short render runs, its event loo
   const poller = new ReplyPoller(1_000_000, () => {
     polls++
     return !arrived
-  })
+  }, () => null)
   t.teardown(() => poller.stop())
   const seen = new Promise<void>((resolve) => {
     // The "reply" comes from a timer: it can only arrive if the poller lets the event loop turn.
@@ -70,10 +70,10 @@ test('the main thread polls for a reply while a short render runs, its event loo
 
 test('no polling when renders are typically longer than the window, or with a window of 0', async (t) => {
   let polls = 0
-  const long = new ReplyPoller(50, () => { polls++; return true })
-  long.rendered(2) // 2 ms renders: a wake costs less than spinning through one
+  // 2 ms renders: a wake costs less than spinning through one
+  const long = new ReplyPoller(50, () => { polls++; return true }, () => 2)
   long.started()
-  const off = new ReplyPoller(0, () => { polls++; return true })
+  const off = new ReplyPoller(0, () => { polls++; return true }, () => null)
   off.started()
   await turns(5)
   t.equal(polls, 0)
@@ -83,7 +83,7 @@ test('no polling when renders are typically longer than the window, or with a wi
 
 test('a render longer than the window: the poller gives up at the window and the thread may sleep', async (t) => {
   let polls = 0
-  const poller = new ReplyPoller(500, () => { polls++; return true })
+  const poller = new ReplyPoller(500, () => { polls++; return true }, () => null)
   t.teardown(() => poller.stop())
   poller.started()
   await new Promise((resolve) => setTimeout(resolve, 20))
@@ -96,7 +96,7 @@ test('a render longer than the window: the poller gives up at the window and the
 
 test('stop() ends a poll in progress', async (t) => {
   let polls = 0
-  const poller = new ReplyPoller(1_000_000, () => { polls++; return true })
+  const poller = new ReplyPoller(1_000_000, () => { polls++; return true }, () => null)
   poller.started()
   await turns(3)
   poller.stop()

@@ -37,13 +37,10 @@ export function spinFor<T> (spinUs: number, look: () => T | undefined): T | unde
 /** Longest the main thread is held at once while it spins: between two holds, its event loop turns once. */
 const holdUs = 10
 
-/** Weight of the newest render in the running estimate of how long a render takes. */
-const recentWeight = 0.1
-
 /**
  * The main thread's side. `poll` handles whatever replies have arrived and says whether any render is still out.
- * The pool calls started() when a worker begins a task and rendered() with each reply's render time; the poller spins
- * only while renders are typically shorter than its window, so a long render costs one wake, never a long spin.
+ * The pool calls started() when a worker begins a task; the poller spins only while renders are typically shorter
+ * than its window (`typicalRenderMs`, the pool's running estimate), so a long render costs one wake, never a long spin.
  */
 export class ReplyPoller {
   readonly #spinUs: number
@@ -51,23 +48,20 @@ export class ReplyPoller {
   /** Until when (performance.now() ms) the main thread spins, from the last task that started. */
   #until = 0
   #scheduled: NodeJS.Immediate | null = null
-  /** Running estimate of a render's time in a worker, µs (0 until the first reply: spin to learn it). */
-  #typicalUs = 0
+  /** How long a render typically takes in a worker, ms; null before the first reply (spin to learn it). */
+  readonly #typicalRenderMs: () => number | null
 
-  constructor (spinUs: number, poll: () => boolean) {
+  constructor (spinUs: number, poll: () => boolean, typicalRenderMs: () => number | null) {
     this.#spinUs = spinUs
     this.#poll = poll
+    this.#typicalRenderMs = typicalRenderMs
   }
 
   /** A worker has begun a task: its reply is awaited awake if renders are short enough. */
   started (): void {
-    if (this.#spinUs <= 0 || this.#typicalUs > this.#spinUs) return
+    if (this.#spinUs <= 0 || (this.#typicalRenderMs() ?? 0) * 1000 > this.#spinUs) return
     this.#until = performance.now() + this.#spinUs / 1000
     this.#scheduled ??= setImmediate(this.#turn)
-  }
-
-  rendered (renderMs: number): void {
-    this.#typicalUs += (renderMs * 1000 - this.#typicalUs) * recentWeight
   }
 
   stop (): void {

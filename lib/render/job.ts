@@ -14,6 +14,8 @@ export function newJob (task: RenderTask, resolve: Job['resolve'], reject: Job['
     cancelSource: cancel,
     stopListening: undefined,
     slot: null,
+    number: 0,
+    withdrawn: null,
     queued: false,
     settled: false,
     wait: null

@@ -15,6 +15,7 @@ export class PoolMeter {
   #busyMs = 0
   readonly #startedAt = performance.now()
   #recentWaitMs: number | null = null
+  #typicalRenderMs: number | null = null
   readonly #drained: Array<() => void> = []
 
   constructor (threads: number) {
@@ -26,10 +27,16 @@ export class PoolMeter {
     return this.#recentWaitMs ?? 0
   }
 
+  /** A running estimate of the time a worker spends on one render, ms; null before the first. */
+  get typicalRenderMs (): number | null {
+    return this.#typicalRenderMs
+  }
+
   /** A render a worker answered: `renderMs` in the worker, after `queueWaitMs` anywhere else. */
   rendered (renderMs: number, queueWaitMs: number): void {
     this.completed++
     this.#busyMs += renderMs
+    this.#typicalRenderMs = this.#typicalRenderMs === null ? renderMs : this.#typicalRenderMs + (renderMs - this.#typicalRenderMs) / 10
     this.waited(queueWaitMs)
   }
 

@@ -9,7 +9,7 @@ import { allowedCpus, leastLoadedCpu } from './pinning'
 import { PoolError, type CancelSource, type PoolEvents, type PoolOptions, type PoolStats, type ReplaceReason, type TaskRunner } from './pool-types'
 import { isWorkerReady, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply } from './protocol'
 import { PoolMeter } from './pool-meter'
-import { Seats } from './seats'
+import { Seats, tasksBehind } from './seats'
 import { pollSlots, WorkerSlot, type Job, type SlotHandlers } from './slot'
 
 /**
@@ -17,9 +17,10 @@ import { pollSlots, WorkerSlot, type Job, type SlotHandlers } from './slot'
  * renderer to turn into coded errors. Not piscina: its general machinery cost twice the floor of a postMessage round
  * trip per task (bench/RESULTS.md). A task is one message each way; a worker says which task it started through
  * shared memory (slot.ts); a stuck worker is the one whose task passed its deadline. While renders wait, a busy
- * worker holds one more task behind the one it runs (seats.ts), so it goes on without sleeping: waking a thread is
- * the dearest part of a hand-over (and, for short renders, both sides poll a moment before sleeping: handoff.ts).
- * That task is still the queue's: a cancel or deadline first makes the worker skip it.
+ * worker holds a few ms of tasks behind the one it runs (seats.ts), so it goes on without sleeping: waking a thread
+ * is the dearest part of a hand-over (and, for short renders, both sides poll a moment before sleeping: handoff.ts).
+ * Those tasks are still the queue's: a cancel or deadline first makes the worker skip them, and a worker left idle
+ * takes back the last task another holds and has not started.
  */
 
 export * from './pool-types'
@@ -53,7 +54,7 @@ export class RenderPool implements TaskRunner {
     this.#seats = new Seats(options.threads, options.maxRendersPerWorker)
     this.#meter = new PoolMeter(options.threads)
     this.#cpus = options.pinThreads === true ? allowedCpus() : null
-    this.#poller = new ReplyPoller(options.workerData.spinUs ?? 0, () => pollSlots(this.#slots, this.#handlers))
+    this.#poller = new ReplyPoller(options.workerData.spinUs ?? 0, () => pollSlots(this.#slots, this.#handlers), () => this.#meter.typicalRenderMs)
     const count = options.threads + (options.maxRendersPerWorker === null ? 0 : 1)
     for (let i = 0; i < count; i++) this.#spawn()
   }
@@ -149,7 +150,7 @@ export class RenderPool implements TaskRunner {
 
   #dispatch (slot: WorkerSlot, job: Job): boolean {
     try {
-      slot.post(job.task)
+      job.number = slot.post(job.task)
     } catch (error) {
       // Data the structured clone cannot carry (a function, a class with private state): it never reached the
       // worker, which stays as it was.
@@ -174,15 +175,42 @@ export class RenderPool implements TaskRunner {
     this.#poller.started()
   }
 
-  /** Hands waiting tasks to idle workers, then one each to busy ones, while both remain. */
+  /** Hands waiting tasks to idle workers, then to busy ones, while both remain; then lets idle workers take back. */
   #pump (): void {
+    const behind = tasksBehind(this.#meter.typicalRenderMs)
     while (this.#queue.size > 0) {
       const job = this.#queue.peek()
       if (job === undefined) break
-      const slot = this.#seats.idleSeat() ?? this.#seats.pipelineSeat(this.#slots)
+      const slot = this.#seats.idleSeat() ?? this.#seats.pipelineSeat(this.#slots, behind)
       if (slot === undefined) break
       // It keeps listening for a cancel until its worker starts it.
       this.#queue.takeOldest()
+      this.#dispatch(slot, job)
+    }
+    if (this.#queue.size === 0) this.#rebalance()
+  }
+
+  /**
+   * Nothing waits in the queue: each idle worker takes the last task held by the busy worker holding most, if that
+   * worker has not taken it up (it is told to skip it, and answers that without rendering).
+   */
+  #rebalance (): void {
+    for (let victim = this.#seats.mostHeld(this.#slots); victim !== undefined; victim = this.#seats.mostHeld(this.#slots)) {
+      const slot = this.#seats.idleSeat()
+      if (slot === undefined) return
+      const job = victim.jobs[victim.jobs.length - 1]
+      // Failed at its deadline already, its worker's answer still to come: nothing to take back.
+      if (job.settled) {
+        this.#seats.idle(slot)
+        return
+      }
+      victim.skip(job)
+      if (victim.started(job)) {
+        // Too late: it runs there (or, if the worker still saw the skip, comes back to the queue: see #answered).
+        this.#seats.idle(slot)
+        return
+      }
+      victim.jobs.pop()
       this.#dispatch(slot, job)
     }
   }
@@ -204,9 +232,10 @@ export class RenderPool implements TaskRunner {
   #cancel (job: Job, error: PoolError): void {
     const slot = job.slot
     if (slot !== null) {
-      slot.skip(job.task[0])
+      job.withdrawn = error
+      slot.skip(job)
       // Started meanwhile: it runs to its end (a cancel), or its deadline stops it (see #expire).
-      if (slot.started(job.task[0])) return
+      if (slot.started(job)) return
     }
     this.#fail(job, error)
   }
@@ -216,11 +245,19 @@ export class RenderPool implements TaskRunner {
     if (index === -1) return
     const [job] = slot.jobs.splice(index, 1)
     if (slot.jobs.length > 0) this.#began(slot.jobs[0])
-    if (!job.settled && !(outcome.ok === false && outcome.reason === 'skipped')) {
+    if (!job.settled && outcome.ok === false && outcome.reason === 'skipped') {
+      // Withdrawn, though the pool saw the worker take it up first (a race the skip won on the worker's side): a
+      // cancel ends it now; taken back for another worker, it waits again, first in line.
+      if (job.withdrawn !== null) {
+        this.#fail(job, job.withdrawn)
+      } else {
+        this.#enqueue(job, true)
+        this.#pump()
+      }
+    } else if (!job.settled) {
       // Behind another task, a job waits in its worker too: its wait is what it spent anywhere but rendering.
       const queueWaitMs = Math.max(0, performance.now() - job.submittedAt - renderMs)
       this.#meter.rendered(renderMs, queueWaitMs)
-      this.#poller.rendered(renderMs)
       this.#events.timing?.({ queueWaitMs, renderMs })
       this.#settle(job)
       job.resolve(outcome)
@@ -257,7 +294,7 @@ export class RenderPool implements TaskRunner {
   #lost (slot: WorkerSlot, code: number): void {
     slot.drain(this.#handlers)
     const error = slot.error ?? new Error(`the worker exited with code ${code}`)
-    const running = slot.jobs.find((job) => !job.settled && slot.started(job.task[0]))
+    const running = slot.jobs.find((job) => !job.settled && slot.started(job))
     if (running !== undefined) this.#fail(running, new PoolError('crashed', error))
     else if (slot.ready) this.#events.workerError(error)
     else if (this.#firstReady.pending) this.#firstReady.failed(new PoolError('crashed', error))

@@ -34,12 +34,28 @@ export interface WorkerData {
 
 export type { PageHeaders } from '../page'
 
+/** The most tasks a worker holds at once: the one it runs and those posted behind it (see pool.ts). */
+export const pipelineDepth = 16
+
 /**
- * The shared integers of WorkerData.control, by index: the id of the task the worker started last, the id of a
- * posted task to skip, how many tasks the pool has posted and how many replies the worker has. The counts let either
- * side, while it spins instead of sleeping (handoff.ts), see that a message waits without turning its event loop.
+ * The shared integers of WorkerData.control, by index. Each task a slot posts has a number, its place in the order
+ * of that slot's posts (1, 2, …, as `posted` counts them). started: the number of the task the worker took up last
+ * (to run, skip or drop it); posted: how many tasks the pool has posted; replied: how many replies the worker has
+ * sent; then `pipelineDepth` skip entries: a task the pool withdraws has its number stored at `skip + number %
+ * pipelineDepth` (no two tasks a worker holds share an entry). The counts let either side, while it spins instead of
+ * sleeping (handoff.ts), see that a message waits without turning its event loop.
  */
-export const Control = Object.freeze({ started: 0, skip: 1, posted: 2, replied: 3, length: 4 } as const)
+export const Control = Object.freeze({ started: 0, posted: 1, replied: 2, skip: 3, length: 3 + pipelineDepth } as const)
+
+/** Where in Control the pool withdraws the task with post number `number`. */
+export function skipEntry (number: number): number {
+  return Control.skip + ((number % pipelineDepth) + pipelineDepth) % pipelineDepth
+}
+
+/** Whether the task numbered `number` is at or before `latest` in a slot's order (the counts wrap as nextCount does). */
+export function reached (latest: number, number: number): boolean {
+  return ((latest - number) | 0) >= 0
+}
 
 /**
  * A count compared with a shared one, advanced as Atomics.add advances an Int32Array: wrapping at 2³¹ as it does. A

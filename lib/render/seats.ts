@@ -1,9 +1,27 @@
+import { pipelineDepth } from './protocol'
 import type { WorkerSlot } from './slot'
+
+/**
+ * How much work, in ms of typical renders, a busy worker may hold behind the one it runs while tasks wait. A worker
+ * that finds no task when it finishes one sleeps, and waking it costs the main thread tens of µs on a VM; the main
+ * thread, sharing the CPUs with the workers and the load, may not get to post the next task for a scheduler slice
+ * (ms). So a worker holds enough to cover that: with 2 workers, 2 CPUs and 100 connections on the listing page (0.2
+ * ms renders) 15 tasks behind instead of 1 gave 1.25x the req/s at 0.85x the CPU per request (bench/RESULTS.md). The
+ * bound keeps what one slow render can hold up small; a worker left idle takes back tasks held by another
+ * (pool.ts).
+ */
+const heldBehindMs = 4
+
+/** How many tasks a busy worker may hold behind the one it runs, from the typical render time (ms; null: unknown). */
+export function tasksBehind (typicalRenderMs: number | null): number {
+  if (typicalRenderMs === null) return 1
+  return Math.max(1, Math.min(pipelineDepth - 1, Math.floor(heldBehindMs / Math.max(typicalRenderMs, 0.001))))
+}
 
 /**
  * Which workers may take a task. At most `threads` workers work at once (hold a seat); with recycling one more
  * worker runs as the warm spare, and takes the seat of a worker rendering its last share. An idle worker takes a
- * task at once; while tasks wait, a seated busy worker takes one more behind the one it runs (see pool.ts).
+ * task at once; while tasks wait, a seated busy worker takes more behind the one it runs (tasksBehind, pool.ts).
  */
 export class Seats {
   readonly #threads: number
@@ -29,12 +47,26 @@ export class Seats {
     return this.#idle.pop()
   }
 
-  /** A busy seated worker that may take a task behind the one it runs: the one that has run its task longest. */
-  pipelineSeat (slots: Iterable<WorkerSlot>): WorkerSlot | undefined {
+  /**
+   * A busy seated worker that may take a task behind the one it runs, holding fewer than `behind` there: the one
+   * holding the fewest, then the one that has run its task longest.
+   */
+  pipelineSeat (slots: Iterable<WorkerSlot>, behind: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined
     for (const slot of slots) {
-      if (!slot.seated || slot.jobs.length !== 1) continue
-      if (best === undefined || slot.jobs[0].task[0] < best.jobs[0].task[0]) best = slot
+      const held = slot.outstanding
+      if (!slot.seated || slot.jobs.length === 0 || held > behind || held >= pipelineDepth) continue
+      if (best === undefined || held < best.outstanding || (held === best.outstanding && slot.jobs[0].task[0] < best.jobs[0].task[0])) best = slot
+    }
+    return best
+  }
+
+  /** Of the busy workers, the one holding the most tasks it has not started, if any holds one: work to take back. */
+  mostHeld (slots: Iterable<WorkerSlot>): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined
+    for (const slot of slots) {
+      if (slot.jobs.length < 2) continue
+      if (best === undefined || slot.jobs.length > best.jobs.length) best = slot
     }
     return best
   }

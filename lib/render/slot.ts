@@ -2,8 +2,8 @@ import { join } from 'node:path'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import type { Wait } from '../tracing'
 import type { FrozenSender } from './frozen-send'
-import type { CancelSource } from './pool-types'
-import { Control, nextCount, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
+import type { CancelSource, PoolError } from './pool-types'
+import { Control, nextCount, pipelineDepth, reached, skipEntry, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
 
 /**
  * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and shared integers
@@ -71,6 +71,10 @@ export interface Job {
   /** Stops listening for the cancel, while it listens (listenForCancel). */
   stopListening: (() => void) | undefined
   slot: WorkerSlot | null
+  /** Its number in its slot's order of posts (see Control), while a slot holds it. */
+  number: number
+  /** Why the pool told its worker to skip it (a cancel), if it did. */
+  withdrawn: PoolError | null
   /** In the pool's queue, waiting for a worker. */
   queued: boolean
   settled: boolean
@@ -93,10 +97,12 @@ export class WorkerSlot {
   readonly #control: Int32Array
   /** Replies taken from the port, by its 'message' event or by poll() and drain(). */
   #replies = 0
+  /** Tasks posted: the number of the last one. */
+  #posted = 0
   ready = false
   /** Set once the pool stopped it or heard it exit: its events are ignored from then on. */
   gone = false
-  /** Posted and not answered, in order: the first runs, a second waits in the worker's port. */
+  /** Posted and not answered, in order: the first runs, the others wait in the worker's port. */
   readonly jobs: Job[] = []
   /** It holds one of the `threads` seats (it has work and is not retiring). */
   seated = false
@@ -112,6 +118,9 @@ export class WorkerSlot {
   constructor (workerData: WorkerData, maxHeapMb: number | null, cpu: number | null, frozen: FrozenSender, handlers: SlotHandlers) {
     const { port1, port2 } = new MessageChannel()
     const control = new SharedArrayBuffer(Control.length * Int32Array.BYTES_PER_ELEMENT)
+    // Each skip entry starts out holding a number that can never be stored there, so no task is skipped unasked.
+    const entries = new Int32Array(control)
+    for (let i = 0; i < pipelineDepth; i++) entries[Control.skip + i] = i + 1
     this.worker = startWorker({
       workerData: { ...workerData, pinCpu: cpu, port: port2, control },
       transferList: [port2],
@@ -128,12 +137,22 @@ export class WorkerSlot {
     this.worker.on('exit', (code) => { if (!this.gone) handlers.exit(this, code) })
   }
 
-  /** Posts a task; throws (a DataCloneError) if it cannot be cloned, in which case nothing reached the worker. */
-  post (task: RenderTask): void {
+  /**
+   * Posts a task and says its number; throws (a DataCloneError) if it cannot be cloned, in which case nothing reached
+   * the worker.
+   */
+  post (task: RenderTask): number {
     this.#port.postMessage(this.frozen.message(task))
     this.frozen.commit()
+    this.#posted = nextCount(this.#posted)
     // After the message: a worker that sees the count move finds the task in its port.
     Atomics.add(this.#control, Control.posted, 1)
+    return this.#posted
+  }
+
+  /** Tasks in the worker's hands: posted and not answered (withdrawn ones included, until their reply is taken). */
+  get outstanding (): number {
+    return (this.#posted - this.#replies) | 0
   }
 
   /** Handles the replies already on their way, if the worker's count says there are any; true if there were. */
@@ -143,29 +162,31 @@ export class WorkerSlot {
     return true
   }
 
-  /** Whether the worker has started the task with this id (it may have finished it too). */
-  started (id: number): boolean {
-    return Atomics.load(this.#control, Control.started) === id
+  /** Whether the worker has taken up `job` (to run, skip or drop it); it may have finished it too. */
+  started (job: Job): boolean {
+    return reached(Atomics.load(this.#control, Control.started), job.number)
   }
 
-  /** Tells the worker to answer the posted task `id` without rendering it, if it has not started it. */
-  skip (id: number): void {
-    Atomics.store(this.#control, Control.skip, id)
+  /** Tells the worker to answer `job` without rendering it, if it has not taken it up yet. */
+  skip (job: Job): void {
+    Atomics.store(this.#control, skipEntry(job.number), job.number)
   }
 
   /**
-   * At `job`'s deadline: the replies already on their way are handled first (one may settle it, or the job ahead of
-   * it); a job still behind another is told to skip. 'waiting': it never started and can fail alone; 'running': it
-   * has to be stopped with the worker.
+   * At `job`'s deadline: the replies already on their way are handled first (one may settle it, or a job ahead of
+   * it); a job the worker has not taken up is told to skip. 'waiting': it never started and can fail alone;
+   * 'running': it has to be stopped with the worker.
    */
   atDeadline (job: Job, handlers: Pick<SlotHandlers, 'message'>): 'settled' | 'waiting' | 'running' {
     this.drain(handlers)
     if (job.settled) return 'settled'
-    if (this.jobs[0] !== job) {
-      this.skip(job.task[0])
-      if (!this.started(job.task[0])) return 'waiting'
-      // It started after the drain: the reply ahead of it is queued now.
+    if (!this.started(job)) {
+      this.skip(job)
+      if (!this.started(job)) return 'waiting'
+      // Taken up after the drain: the replies ahead of it are queued now, and its own, if it is the skip's answer.
       this.drain(handlers)
+      if (job.settled) return 'settled'
+      if (!this.jobs.includes(job)) return 'waiting'
     }
     return 'running'
   }

@@ -1,6 +1,6 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { BodyForm, Control, nextCount, type PostedTask, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
+import { BodyForm, Control, nextCount, skipEntry, type PostedTask, type RenderFailure, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData, type WorkerReady } from './protocol'
 import { FrozenStore } from './frozen-store'
 import { spinFor } from './handoff'
 import { pinCurrentThread } from './pinning'
@@ -42,28 +42,39 @@ try {
 }
 port.postMessage({ ready: true, failure: loadFailure, pinned } satisfies WorkerReady)
 
-// Tasks arrive one at a time, or one more behind the running one while renders wait; they run in order, one at a
-// time, and the next starts as soon as the previous reply is posted.
+// Tasks arrive one at a time, or several behind the running one while renders wait (up to pipelineDepth in all);
+// they run in order, one at a time, and the next starts as soon as the previous reply is posted. Each is kept with
+// its number, its place in the order of posts, which the pool uses to withdraw it (Control in protocol.ts).
 const tasks: PostedTask[] = []
+const numbers: number[] = []
 /** The frozen data the pool sent once (frozen-send.ts). */
 const frozen = new FrozenStore()
 let running = false
 /** Tasks taken from the port, by its 'message' event or while spinning: the pool's posted count says if one waits. */
 let received = 0
+/** The number of the task nextTask() returned last. */
+let taken = 0
 
 port.on('message', (task: PostedTask) => {
   received = nextCount(received)
   tasks.push(task)
+  numbers.push(received)
   if (!running) runTasks().catch(() => {})
 })
 
 /** The next task: one queued, else one the pool posts within `spinUs` (polled for, so this thread does not sleep). */
 function nextTask (): PostedTask | undefined {
-  return tasks.shift() ?? spinFor(spinUs, () => {
+  const queued = tasks.shift()
+  if (queued !== undefined) {
+    taken = numbers.shift() as number
+    return queued
+  }
+  return spinFor(spinUs, () => {
     if (Atomics.load(control, Control.posted) === received) return undefined
     const entry = receiveMessageOnPort(port)
     if (entry === undefined) return undefined
     received = nextCount(received)
+    taken = received
     return entry.message as PostedTask
   })
 }
@@ -86,9 +97,9 @@ async function runTasks (): Promise<void> {
       reply([id, failure('render', error), 0])
       continue
     }
-    // Said before the check, so that the pool, which sets the skip id before it reads this, never misses both.
-    Atomics.store(control, Control.started, id)
-    if (Atomics.load(control, Control.skip) === id) {
+    // Said before the check, so that the pool, which sets the skip entry before it reads this, never misses both.
+    Atomics.store(control, Control.started, taken)
+    if (Atomics.load(control, skipEntry(taken)) === taken) {
       reply([id, { ok: false, reason: 'skipped', message: 'withdrawn before it started' }, 0])
       continue
     }
