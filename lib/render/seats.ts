@@ -5,10 +5,11 @@ import type { WorkerSlot } from './slot'
  * How much work, in ms of typical renders, a busy worker may hold behind the one it runs while tasks wait. A worker
  * that finds no task when it finishes one sleeps, and waking it costs the main thread tens of µs on a VM; the main
  * thread, sharing the CPUs with the workers and the load, may not get to post the next task for a scheduler slice
- * (ms). So a worker holds enough to cover that: with 2 workers, 2 CPUs and 100 connections on the listing page (0.2
- * ms renders) 15 tasks behind instead of 1 gave 1.25x the req/s at 0.85x the CPU per request (bench/RESULTS.md). The
- * bound keeps what one slow render can hold up small; a worker left idle takes back tasks held by another
- * (pool.ts).
+ * (ms). So a worker holds enough to cover that. With 2 workers on 2 CPUs, cache off, wrk with 100 connections, this
+ * against one task behind, in three alternated pairs of runs: 1.22-1.26x the req/s at 0.87-0.90x the CPU per request
+ * on the listing (0.15 ms renders), 1.23-1.36x at 0.77-0.84x on the product page; worker sleeps per request went from
+ * 0.27 to 0.02. Holding up to 32 instead of 16 gained nothing more. The bound keeps what one slow render can hold up
+ * small, and a worker left idle takes back tasks held by another (pool.ts).
  */
 const heldBehindMs = 4
 
