@@ -92,9 +92,13 @@ export function judgeTargets (targets, comparisons) {
   })
 }
 
+/** The req/s gain pinThreads would need, beyond the noise, to be worth making the default. */
+const minDefaultGain = 0.05
+
 /**
  * Whether pinThreads wins beyond the noise: every round's req/s ratio above 1, and the median gain larger than the
- * round-to-round spread of either scenario (half their range). With one round the noise is unknown: no verdict.
+ * round-to-round spread of either scenario (half their range); and whether by enough to make it the default. With
+ * one round the noise is unknown: no verdict.
  */
 export function pinningVerdict (comparisons, rows) {
   const found = comparisons.find((entry) => entry.own === 'render-2-pinned' && entry.other === 'render-2')
@@ -105,11 +109,17 @@ export function pinningVerdict (comparisons, rows) {
   const noise = Math.max(pinnedRow.spread, plainRow.spread) / 2
   const gain = found.rps - 1
   const perRound = found.rpsPerRound.map((value) => `${value.toFixed(2)}×`).join(', ')
+  const wins = found.rpsPerRound.every((value) => value > 1) && gain > noise
+  const loses = found.rpsPerRound.every((value) => value < 1) && -gain > noise
+  const spread = `±${(noise * 100).toFixed(0)}% between rounds`
   let verdict
   if (found.rpsPerRound.length < 2) verdict = 'one round only, so the noise is unknown: no verdict'
-  else if (found.rpsPerRound.every((value) => value > 1) && gain > noise) verdict = `it **wins beyond the noise** (±${(noise * 100).toFixed(0)}% between rounds)`
-  else if (found.rpsPerRound.every((value) => value < 1) && -gain > noise) verdict = `it **loses beyond the noise** (±${(noise * 100).toFixed(0)}% between rounds): keep it opt-in`
-  else verdict = `**within the noise** (±${(noise * 100).toFixed(0)}% between rounds): keep it opt-in`
+  // A default that pins must pay for what pinning costs everyone: it needs util-linux's taskset (or logs why it
+  // cannot pin at every start), and a pinned worker cannot leave a core something else on the host keeps busy.
+  else if (wins && gain >= minDefaultGain) verdict = `it **wins beyond the noise** (${spread}) by ${(gain * 100).toFixed(0)}%, enough to consider it as the default`
+  else if (wins) verdict = `it **wins beyond the noise** (${spread}) by ${(gain * 100).toFixed(0)}%, less than the ${minDefaultGain * 100}% a default would need: keep it opt-in`
+  else if (loses) verdict = `it **loses beyond the noise** (${spread}): keep it opt-in`
+  else verdict = `**within the noise** (${spread}): keep it opt-in`
   // What /proc says: with pinThreads each worker thread should be allowed exactly one CPU, none the same.
   const cpus = pinnedRow.affinity?.workers ?? []
   const pinned = cpus.length === pinnedRow.threads && cpus.every((list) => /^\d+$/.test(list ?? '')) && new Set(cpus).size === cpus.length
