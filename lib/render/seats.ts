@@ -62,7 +62,7 @@ export class Seats {
     return best
   }
 
-  /** Of the busy workers, the one holding the most tasks it has not started, if any holds one: work to take back. */
+  /** The worker holding the most tasks, if any holds one behind the task it runs: work an idle worker may take back. */
   mostHeld (slots: Iterable<WorkerSlot>): WorkerSlot | undefined {
     let best: WorkerSlot | undefined
     for (const slot of slots) {
