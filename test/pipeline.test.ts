@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { tasksBehind } from '../dist/render/seats.js'
 import { pipelineDepth, reached, skipEntry, Control } from '../dist/render/protocol.js'
 import { bundle } from './helpers/app'
@@ -10,9 +10,26 @@ import { guardMainThread } from './helpers/guard'
 // are still the pool's, to withdraw when their client leaves or their deadline passes, and to take back for a worker
 // left idle (lib/render/pool.ts).
 
+type Engine = Awaited<ReturnType<typeof startEngine>>['engine']
+
 /** Quick renders, so the pool learns that renders are short and lets a worker hold many of them. */
-async function warmUp (engine: Awaited<ReturnType<typeof startEngine>>['engine'], count = 30): Promise<void> {
+async function warmUp (engine: Engine, count = 30): Promise<void> {
   for (let i = 0; i < count; i++) await engine.serve(`/warm/${i}`, undefined, { cache: false })
+}
+
+/**
+ * An engine on gate.js (`threads`, cache off) that has learned its renders are short, and the render it runs now,
+ * `url`, held until the test releases it.
+ */
+async function holding (t: Test, url: string, threads = 1): Promise<{ engine: Engine, gate: Gate, held: ReturnType<Engine['serve']> }> {
+  guardMainThread(t)
+  const gate = new Gate()
+  t.teardown(() => gate.close())
+  const { engine } = await startEngine(t, { bundle: bundle('gate.js'), cache: false, threads })
+  await warmUp(engine)
+  const held = engine.serve(url, undefined, { cache: false, renderTimeout: 60_000 })
+  await gate.started(url)
+  return { engine, gate, held }
 }
 
 /** Lets every render asked for so far reach the pool (none of this test's has I/O on the way). */
@@ -20,7 +37,7 @@ async function handedOver (): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
-async function renderedLog (engine: Awaited<ReturnType<typeof startEngine>>['engine']): Promise<string[]> {
+async function renderedLog (engine: Engine): Promise<string[]> {
   return JSON.parse((await engine.serve('/log', undefined, { cache: false })).bodies.identity.toString()) as string[]
 }
 
@@ -45,13 +62,7 @@ test('post numbers: every task a worker holds has a skip entry of its own, and t
 })
 
 test('tasks held behind a running render: all handed to the worker, the withdrawn ones never rendered', async (t) => {
-  guardMainThread(t)
-  const gate = new Gate()
-  t.teardown(() => gate.close())
-  const { engine } = await startEngine(t, { bundle: bundle('gate.js'), cache: false })
-  await warmUp(engine)
-  const held = engine.serve('/hold/first', undefined, { cache: false })
-  await gate.started('/hold/first')
+  const { engine, gate, held } = await holding(t, '/hold/first')
   const clients = Array.from({ length: 10 }, () => new AbortController())
   const renders = clients.map(async (client, i) => await engine.serve(`/q/${i}`, undefined, { cache: false, signal: client.signal }))
   await handedOver()
@@ -69,13 +80,7 @@ test('tasks held behind a running render: all handed to the worker, the withdraw
 })
 
 test('a task held behind a running render fails alone at its deadline, without rendering or costing the worker', async (t) => {
-  guardMainThread(t)
-  const gate = new Gate()
-  t.teardown(() => gate.close())
-  const { engine } = await startEngine(t, { bundle: bundle('gate.js'), cache: false })
-  await warmUp(engine)
-  const held = engine.serve('/hold/first', undefined, { cache: false, renderTimeout: 60_000 })
-  await gate.started('/hold/first')
+  const { engine, gate, held } = await holding(t, '/hold/first')
   const patient = engine.serve('/patient', undefined, { cache: false, renderTimeout: 60_000 })
   const late = engine.serve('/late', undefined, { cache: false, renderTimeout: 50 })
   const after = engine.serve('/after', undefined, { cache: false, renderTimeout: 60_000 })
@@ -92,13 +97,7 @@ test('a task held behind a running render fails alone at its deadline, without r
 })
 
 test('a worker left idle takes back the tasks another holds behind a long render', async (t) => {
-  guardMainThread(t)
-  const gate = new Gate()
-  t.teardown(() => gate.close())
-  const { engine } = await startEngine(t, { bundle: bundle('gate.js'), cache: false, threads: 2 })
-  await warmUp(engine)
-  const slow = engine.serve('/hold/slow', undefined, { cache: false })
-  await gate.started('/hold/slow')
+  const { engine, gate, held: slow } = await holding(t, '/hold/slow', 2)
   // Handed out at once, a busy worker taking some behind its render (the one that began first, when both hold as
   // many): without taking back, those would wait for /hold/slow, which is released only after all of them are done.
   const quick = Array.from({ length: 12 }, async (_, i) => await engine.serve(`/quick/${i}`, undefined, { cache: false }))
