@@ -109,3 +109,16 @@ test('a worker left idle takes back the tasks another holds behind a long render
   t.equal(engine.poolStats().workerRestarts, 0)
   t.equal(engine.snapshot().renders.succeeded, 30 + 12 + 1, 'and each rendered once')
 })
+
+test('a worker that dies holding tasks behind its render: that render fails as a crash, the others render on its replacement', async (t) => {
+  guardMainThread(t)
+  const { engine } = await startEngine(t, { bundle: bundle('crash.js'), cache: false })
+  await warmUp(engine)
+  const dying = engine.serve('/exit', undefined, { cache: false })
+  const behind = Array.from({ length: 6 }, async (_, i) => await engine.serve(`/after/${i}`, undefined, { cache: false }))
+  t.equal((await rejection(t, dying)).code, 'FST_SSR_WORKER_CRASHED')
+  const pages = await Promise.all(behind)
+  pages.forEach((page, i) => t.equal(page.bodies.identity.toString(), `<main>ok /after/${i}</main>`, `/after/${i} rendered`))
+  t.equal(engine.poolStats().workerRestarts, 1, 'one worker replaced')
+  t.equal(engine.snapshot().renders.crashes, 1, 'one crash counted')
+})
