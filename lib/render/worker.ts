@@ -43,10 +43,9 @@ try {
 port.postMessage({ ready: true, failure: loadFailure, pinned } satisfies WorkerReady)
 
 // Tasks arrive one at a time, or several behind the running one while renders wait (up to pipelineDepth in all);
-// they run in order, one at a time, and the next starts as soon as the previous reply is posted. Each is kept with
-// its number, its place in the order of posts, which the pool uses to withdraw it (Control in protocol.ts).
+// they run in order, one at a time, and the next starts as soon as the previous reply is posted. A task's number,
+// its place in the order of posts, is how the pool withdraws it (Control in protocol.ts).
 const tasks: PostedTask[] = []
-const numbers: number[] = []
 /** The frozen data the pool sent once (frozen-send.ts). */
 const frozen = new FrozenStore()
 let running = false
@@ -58,16 +57,15 @@ let taken = 0
 port.on('message', (task: PostedTask) => {
   received = nextCount(received)
   tasks.push(task)
-  numbers.push(received)
   if (!running) runTasks().catch(() => {})
 })
 
 /** The next task: one queued, else one the pool posts within `spinUs` (polled for, so this thread does not sleep). */
 function nextTask (): PostedTask | undefined {
-  const queued = tasks.shift()
-  if (queued !== undefined) {
-    taken = numbers.shift() as number
-    return queued
+  if (tasks.length > 0) {
+    // The queued tasks are the last ones received, in order.
+    taken = (received - tasks.length + 1) | 0
+    return tasks.shift()
   }
   return spinFor(spinUs, () => {
     if (Atomics.load(control, Control.posted) === received) return undefined
