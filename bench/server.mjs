@@ -18,7 +18,10 @@
 // With `config.probeLoader`, the server first checks that the installed plugin accepts a function as data; if it does
 // not, it reports the loader as unavailable instead of serving. Likewise a plugin that rejects `pinThreads` with
 // FST_SSR_INVALID_OPTION is reported unavailable.
+// With `config.schedBatch`, the whole process (every thread it has, and the worker threads it starts, which inherit
+// the policy) runs under Linux's SCHED_BATCH, as `chrt -b 0 node …` would start it; unavailable where chrt fails.
 
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -197,10 +200,27 @@ function optionUnavailable (error) {
   return /pinThreads/.test(error.message) ? `this build of the plugin rejects pinThreads: ${error.message}` : null
 }
 
+/** Puts every thread of this process under SCHED_BATCH; null when done, else why it could not. */
+function batchScheduling () {
+  try {
+    execFileSync('chrt', ['--all-tasks', '--batch', '--pid', '0', String(process.pid)], { stdio: 'ignore', timeout: 5000 })
+    return null
+  } catch (error) {
+    return `chrt --batch failed: ${error.message}`
+  }
+}
+
 async function main () {
   const create = servers[kind]
   if (create === undefined) throw new Error(`unknown server kind "${kind}"; expected one of ${Object.keys(servers).join(', ')}`)
   await startLibuvPool()
+  if (config.schedBatch === true) {
+    const unavailable = batchScheduling()
+    if (unavailable !== null) {
+      process.send({ ready: true, kind, unavailable }, () => process.exit(0))
+      return
+    }
+  }
   const threads = watchNewThreads()
   let app
   try {

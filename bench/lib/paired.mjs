@@ -6,7 +6,7 @@
 
 import { prepareBuild } from './build.mjs'
 import { checkResponse } from './check.mjs'
-import { scenarios } from './http-plan.mjs'
+import { pairedScenarios, scenarios } from './http-plan.mjs'
 import { chooseLoadGenerator, errorCount, runLoad } from './loadgen.mjs'
 import { busyThreshold, cpuPlan, describeMachine, describePlan, machineLine, sampleCpuBusy } from './machine.mjs'
 import { pageNames, pages } from './pages.mjs'
@@ -14,13 +14,14 @@ import { startServer } from './processes.mjs'
 import { busyAndTargetLines, flagsFor, readSettings, reportWritten, writeResultsJson, writeResultsSection } from './report.mjs'
 import { formatInt, formatPercent, formatRatio, markdownTable, median, percentile, round, textTable } from './stats.mjs'
 
-const scenario = (name) => scenarios.find((entry) => entry.name === name)
+const scenario = (name) => scenarios.find((entry) => entry.name === name) ?? pairedScenarios.find((entry) => entry.name === name)
 
 /** A server of a bench:http scenario for `page`, its response checked (status, encoding, cache state, body). */
 async function startChecked (context, name, page) {
   const { plan, build } = context
   const entry = scenario(name)
-  const server = await startServer(plan, entry.server, { ...build.serverConfig, ssr: entry.ssr })
+  const server = await startServer(plan, entry.server, { ...build.serverConfig, ssr: entry.ssr, schedBatch: entry.schedBatch })
+  if (server.unavailable !== undefined) throw new Error(`${name} cannot run here: ${server.unavailable}`)
   const headers = entry.headers ?? {}
   const url = server.url(pages[page].path)
   await checkResponse(url, headers, entry.expect ?? {}, build.references[page], { warm: entry.warm === true })
