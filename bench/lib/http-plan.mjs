@@ -10,13 +10,6 @@ const br = { 'accept-encoding': 'br' }
 export const dataConnections = 10
 
 /**
- * One scenario: a server kind of bench/server.mjs with its options, the request headers, what the response must be
- * (bench/lib/check.mjs), and where it runs. `pinned: false`: the server may use every CPU (the load generator keeps
- * its own CPU, which the server then shares). `pages`: the pages it runs on (default all three). `path`: a route of
- * its own instead of the page's. `connections`: instead of BENCH_CONNECTIONS. `nodeFlags`: flags the server's node
- * runs with (an operator's choice the README recommends; the targets are judged without them).
- */
-/**
  * Scenarios only the paired benchmarks run (bench/lib/paired.mjs), beside bench:http's. `schedBatch`: the whole
  * server process under SCHED_BATCH (bench/server.mjs), an operator's choice the README recommends for one CPU.
  */
@@ -24,6 +17,13 @@ export const pairedScenarios = [
   { name: 'render-batch', server: 'plugin', ssr: { cache: false, threads: 1 }, schedBatch: true, expect: { cache: 'BYPASS' }, about: 'render with the server process under SCHED_BATCH (`chrt -b 0 node …`)' }
 ]
 
+/**
+ * One scenario: a server kind of bench/server.mjs with its options, the request headers, what the response must be
+ * (bench/lib/check.mjs), and where it runs. `pinned: false`: the server may use every CPU (the load generator keeps
+ * its own CPU, which the server then shares). `pages`: the pages it runs on (default all three). `path`: a route of
+ * its own instead of the page's. `connections`: instead of BENCH_CONNECTIONS. `nodeFlags`: flags the server's node
+ * runs with (an operator's choice the README recommends; the targets are judged without them).
+ */
 export const scenarios = [
   { name: 'baseline', server: 'bare', about: 'bare Fastify route sending the page as a prebuilt Buffer' },
   { name: 'baseline-br', server: 'bare-br', headers: br, expect: { encoding: 'br', raw: 'br' }, about: 'the same sending the prebuilt brotli body (the bytes of a br hit)' },
