@@ -33,8 +33,8 @@ const noVary: readonly VaryName[] = []
 const neverStored: StorePolicy = { ttl: 0, statusTtl: new Map(), staleWhileRevalidate: 0, staleIfError: 0, control: 'default' }
 
 /** A page rendered with the cache off, as it is served. */
-function bypassed ({ status, headers, bodies, etag }: Page<Buffer | string>): ServedPage {
-  return { status, headers, bodies, etag, cache: 'BYPASS' }
+function bypassed ({ status, headers, bodies, etag, lease }: Page<Buffer | string>): ServedPage {
+  return { status, headers, bodies, etag, cache: 'BYPASS', lease }
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { BodyLease } from './render/body-ring'
+
 /**
  * A page: what a render produced and what the cache keeps and sends. One shape from the worker's answer to the
  * socket; the cold tier's compact form and the shared tier's encoding are views of it (cache/entry.ts, codec.ts).
@@ -27,6 +29,11 @@ export interface Page<Identity extends Buffer | string = Buffer> {
    * `no-store`, so no client would ever revalidate it, and hashing it would be work for nothing.
    */
   etag: Identity extends Buffer ? string : null
+  /**
+   * A page sent once whose bytes a worker wrote into its ring (render/body-ring.ts): the hold on them, released by
+   * whoever sends or drops the page (http/send.ts). Absent for every other page.
+   */
+  lease?: BodyLease
 }
 
 /** Where a response came from, as sent in `x-ssr-cache`. STALE: a page past its TTL, within a stale window. */
@@ -42,6 +49,8 @@ export interface ServedPage {
   cache: CacheState
   /** Seconds since it was rendered, for a page served from a cache tier (the Age header); else undefined. */
   age?: number
+  /** See Page.lease. */
+  lease?: BodyLease
   /** When it was rendered (ms since the epoch), for a stored page. */
   renderedAt?: number
 }

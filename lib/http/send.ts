@@ -4,6 +4,7 @@ import LRUMap from 'mnemonist/lru-map'
 import type { Bodies, PageHeaders, ServedPage } from '../page'
 import { canWriteDirectly, writeDirectly } from './direct'
 import { HeaderBlock } from './header-block'
+import { sendLeased } from './leased'
 
 const htmlType = 'text/html; charset=utf-8'
 
@@ -204,6 +205,10 @@ function preparedFor (page: ServedPage, encoding: Encoding, weak: boolean): Prep
  * the negotiated encoding. Pre-compressed bodies carry Content-Encoding, so @fastify/compress leaves them alone.
  */
 export function sendPage (reply: FastifyReply, page: ServedPage): FastifyReply {
+  return page.lease === undefined ? writePage(reply, page) : sendLeased(reply, page, page.lease, writePage)
+}
+
+function writePage (reply: FastifyReply, page: ServedPage): FastifyReply {
   const { bodies } = page
   const acceptEncoding = reply.request.headers['accept-encoding']
   const encoding = chooseEncoding(acceptEncoding, bodies.br !== null, bodies.gzip !== null)

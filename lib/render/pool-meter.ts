@@ -60,7 +60,11 @@ export class PoolMeter {
 
   stats (slots: ReadonlySet<WorkerSlot>, queueSize: number): PoolStats {
     let busy = 0
-    for (const slot of slots) if (slot.jobs.length > 0) busy++
+    let ringBodiesHeld = 0
+    for (const slot of slots) {
+      if (slot.jobs.length > 0) busy++
+      ringBodiesHeld += slot.ringHeld
+    }
     const elapsed = performance.now() - this.#startedAt
     return {
       threads: slots.size,
@@ -69,7 +73,8 @@ export class PoolMeter {
       // Share of the threads' time spent rendering since the pool started, 0 to 1.
       utilization: elapsed <= 0 ? 0 : Math.min(1, this.#busyMs / (elapsed * this.#threads)),
       completed: this.completed,
-      workerRestarts: this.restarts
+      workerRestarts: this.restarts,
+      ringBodiesHeld
     }
   }
 }

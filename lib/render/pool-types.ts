@@ -42,6 +42,11 @@ export interface PoolStats {
   utilization: number
   completed: number
   workerRestarts: number
+  /**
+   * Pages sent once whose bytes the main thread still holds in the workers' rings (render/body-ring.ts): those on
+   * their way to a socket, and those freed behind one still held. 0 once every response has been written.
+   */
+  ringBodiesHeld: number
 }
 
 /**

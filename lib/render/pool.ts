@@ -242,7 +242,10 @@ export class RenderPool implements TaskRunner {
 
   #answered (slot: WorkerSlot, [id, outcome, renderMs]: TaskReply): void {
     const index = slot.jobs.findIndex((job) => job.task[0] === id)
-    if (index === -1) return
+    if (index === -1) {
+      dropped(outcome)
+      return
+    }
     const [job] = slot.jobs.splice(index, 1)
     if (slot.jobs.length > 0) this.#began(slot.jobs[0])
     if (!job.settled && outcome.ok === false && outcome.reason === 'skipped') {
@@ -261,6 +264,9 @@ export class RenderPool implements TaskRunner {
       this.#events.timing?.({ queueWaitMs, renderMs })
       this.#settle(job)
       job.resolve(outcome)
+    } else {
+      // Settled already (its deadline, the pool closing): no one takes this page.
+      dropped(outcome)
     }
     if (slot.jobs.length > 0) return
     this.#seats.unseat(slot)
@@ -338,4 +344,9 @@ export class RenderPool implements TaskRunner {
     settleJob(job)
     this.#meter.settled()
   }
+}
+
+/** An outcome no one will take: a page it holds in a worker's ring is released. */
+function dropped (outcome: RenderOutcome): void {
+  if (outcome.ok) outcome.lease?.release()
 }

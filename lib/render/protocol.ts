@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { PageHeaders } from '../page'
+import type { BodyLease, RingRegion } from './body-ring'
 import type { CompressionSettings } from './encode'
 
 /**
@@ -25,6 +26,8 @@ export interface WorkerData {
   port?: MessagePort
   /** The shared integers of `Control`. */
   control?: SharedArrayBuffer
+  /** The memory pages sent once are written into (body-ring.ts); absent: they go transferred. */
+  ring?: SharedArrayBuffer
   /**
    * How long (µs) each side of a hand-over polls before its thread sleeps (handoff.ts): the worker for its next task
    * after a reply, the pool for a short render's reply. 0 or absent: never.
@@ -68,9 +71,10 @@ export function nextCount (count: number): number {
 
 /**
  * What the main thread wants back. text: the HTML as a string (`fastify.ssr.render`, which answers a string).
- * once: a page sent once and never stored: from a worker its UTF-8 bytes, transferred, which the main thread writes
- * to the socket as they are (a string would cross as a copy and then be encoded by the main thread: ~20 µs of the
- * main thread's time for the listing page); with `threads: 0` the string as it is (it is encoded once either way).
+ * once: a page sent once and never stored: from a worker its UTF-8 bytes, which the main thread writes to the socket
+ * as they are (a string would cross as a copy and then be encoded by the main thread: ~20 µs of the main thread's
+ * time for the listing page), written into the worker's ring (body-ring.ts) or else transferred; with `threads: 0`
+ * the string as it is (it is encoded once either way).
  * bytes: UTF-8 bytes and their ETag, transferred (a page to store). compressed: bytes plus brotli and gzip bodies,
  * when the page is worth compressing.
  */
@@ -98,8 +102,18 @@ export interface RenderSuccess {
   ok: true
   status: number
   headers: PageHeaders
-  /** The HTML: a string for BodyForm.text (and for BodyForm.once in the main thread), UTF-8 bytes otherwise. */
+  /**
+   * The HTML: a string for BodyForm.text (and for BodyForm.once in the main thread), UTF-8 bytes otherwise; empty
+   * on its way from a worker that wrote it into the ring (`ring`).
+   */
   body: string | Uint8Array
+  /** BodyForm.once from a worker: where in its ring the bytes are, if they went there (body-ring.ts). */
+  ring?: RingRegion
+  /**
+   * In the main thread, for a body in the ring: its hold on those bytes. Whoever ends up with the outcome releases
+   * it once the bytes are written or dropped; until then the worker does not write there again.
+   */
+  lease?: BodyLease
   br: Uint8Array | null
   gzip: Uint8Array | null
   /** Strong ETag of the UTF-8 bytes of the HTML; none for BodyForm.text and BodyForm.once (see Page.etag). */

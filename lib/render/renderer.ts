@@ -173,9 +173,9 @@ function renderError (outcome: RenderFailure): Error {
     : new FST_SSR_RENDER_FAILED({ cause })
 }
 
-function oncePage ({ status, headers, body }: RenderSuccess): Page<Buffer | string> {
+function oncePage ({ status, headers, body, lease }: RenderSuccess): Page<Buffer | string> {
   const identity = typeof body === 'string' ? body : adopt(body)
-  return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null }
+  return { status, headers, bodies: { identity, br: null, gzip: null }, etag: null, lease }
 }
 
 /** A Buffer over bytes transferred from a worker, without copying them. */

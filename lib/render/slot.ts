@@ -3,7 +3,8 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { Wait } from '../tracing'
 import type { FrozenSender } from './frozen-send'
 import type { CancelSource, PoolError } from './pool-types'
-import { Control, nextCount, pipelineDepth, reached, skipEntry, type RenderOutcome, type RenderTask, type WorkerData } from './protocol'
+import { BodyRing, ringMemory } from './body-ring'
+import { Control, nextCount, pipelineDepth, reached, skipEntry, type RenderOutcome, type RenderTask, type TaskReply, type WorkerData } from './protocol'
 
 /**
  * One render worker as the pool sees it: the thread, the port its tasks and replies travel on, and shared integers
@@ -95,6 +96,8 @@ export class WorkerSlot {
   readonly cpu: number | null
   readonly #port: MessagePort
   readonly #control: Int32Array
+  /** Where the worker writes the pages sent once (body-ring.ts). */
+  readonly #ring: BodyRing
   /** Replies taken from the port, by its 'message' event or by poll() and drain(). */
   #replies = 0
   /** Tasks posted: the number of the last one. */
@@ -121,8 +124,10 @@ export class WorkerSlot {
     // Each skip entry starts out holding a number that can never be stored there, so no task is skipped unasked.
     const entries = new Int32Array(control)
     for (let i = 0; i < pipelineDepth; i++) entries[Control.skip + i] = i + 1
+    const ring = ringMemory()
+    this.#ring = new BodyRing(ring)
     this.worker = startWorker({
-      workerData: { ...workerData, pinCpu: cpu, port: port2, control },
+      workerData: { ...workerData, pinCpu: cpu, port: port2, control, ring },
       transferList: [port2],
       ...(maxHeapMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } })
     })
@@ -200,8 +205,26 @@ export class WorkerSlot {
 
   #take (handlers: Pick<SlotHandlers, 'message'>, message: unknown): void {
     // Replies are tuples (protocol.ts); the ready message is not counted by the worker either.
-    if (Array.isArray(message)) this.#replies = nextCount(this.#replies)
-    if (!this.gone) handlers.message(this, message)
+    if (!Array.isArray(message)) {
+      if (!this.gone) handlers.message(this, message)
+      return
+    }
+    this.#replies = nextCount(this.#replies)
+    if (this.gone) return
+    const outcome = (message as TaskReply)[1]
+    if (outcome.ok && outcome.ring !== undefined) {
+      // From here on the pool, and whoever it hands the page to, holds the ring's bytes until they are released.
+      const { body, lease } = this.#ring.take(outcome.ring)
+      outcome.body = body
+      outcome.lease = lease
+      outcome.ring = undefined
+    }
+    handlers.message(this, message)
+  }
+
+  /** Bodies in the ring the main thread still holds (see body-ring.ts). */
+  get ringHeld (): number {
+    return this.#ring.held
   }
 
   /** A worker holds the process open only while it renders, as a pending request would. */

@@ -7,14 +7,16 @@ import { pinCurrentThread } from './pinning'
 import { createSandbox, type Sandbox } from './sandbox'
 import { failure, performTask } from './perform'
 import { utf8Bytes } from './encode'
+import { RingWriter } from './body-ring'
 
 // A render worker (see pool.ts): loads the bundle once, then answers each task the pool posts with one reply, one
 // task at a time; between them the event loop runs as usual, so a bundle's timers fire as they would in a browser.
 
-const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, pinCpu, port: taskPort, control: controlBuffer, spinUs = 0 } = workerData as WorkerData
+const { bundlePath, source, renderFunction, globals, browserGlobals, cachedData, compression, pinCpu, port: taskPort, control: controlBuffer, ring, spinUs = 0 } = workerData as WorkerData
 const port = taskPort as MessagePort
 // Shared with the pool: see Control in protocol.ts.
 const control = new Int32Array(controlBuffer as SharedArrayBuffer)
+const ringWriter = ring === undefined ? null : new RingWriter(ring)
 
 // Before the bundle loads, so its compiled code and heap start out on the CPU they will run on.
 let pinned: WorkerReady['pinned']
@@ -108,12 +110,23 @@ async function runTasks (): Promise<void> {
     } catch (error) {
       outcome = failure('render', error)
     }
-    // A page sent once goes as bytes, which the main thread writes as they are (see BodyForm).
-    if (outcome.ok && task[4] === BodyForm.once && typeof outcome.body === 'string') outcome.body = utf8Bytes(outcome.body)
+    // A page sent once goes as bytes, which the main thread writes as they are (see BodyForm): in the ring if they fit.
+    if (outcome.ok && task[4] === BodyForm.once && typeof outcome.body === 'string') onceBytes(outcome)
     // The bodies' memory moves with the message instead of being copied.
     reply([id, outcome, performance.now() - started], outcome.ok && typeof outcome.body !== 'string' ? transferList(outcome) : undefined)
   }
   running = false
+}
+
+function onceBytes (outcome: RenderOutcome & { ok: true }): void {
+  const html = outcome.body as string
+  const region = ringWriter?.write(html) ?? null
+  if (region === null) {
+    outcome.body = utf8Bytes(html)
+    return
+  }
+  outcome.body = ''
+  outcome.ring = region
 }
 
 function transferList (outcome: RenderOutcome & { ok: true }): ArrayBuffer[] {
