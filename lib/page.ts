@@ -1,9 +1,16 @@
-import type { BodyLease } from './render/body-ring'
-
 /**
  * A page: what a render produced and what the cache keeps and sends. One shape from the worker's answer to the
  * socket; the cold tier's compact form and the shared tier's encoding are views of it (cache/entry.ts, codec.ts).
  */
+
+/**
+ * A hold on bytes that someone else will write over once it is released: a page sent once, whose bytes a worker
+ * wrote into memory it shares with the main thread (render/body-ring.ts).
+ */
+export interface BodyLease {
+  /** Frees the bytes; only the first call counts. */
+  release (): void
+}
 
 /** Response headers, lower-case names, validated in the worker (render/result.ts). */
 export type PageHeaders = Record<string, string | string[]>

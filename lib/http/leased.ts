@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import type { ServedPage } from '../page'
-import type { BodyLease } from '../render/body-ring'
+import type { BodyLease, ServedPage } from '../page'
 import { canWriteDirectly } from './direct'
 
 /**

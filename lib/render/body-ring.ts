@@ -1,3 +1,5 @@
+import type { BodyLease } from '../page'
+
 /**
  * Memory shared by one worker and the main thread that a page sent once (BodyForm.once) is written into, instead of
  * each page's bytes crossing as an ArrayBuffer of its own. A transferred ArrayBuffer is fresh memory on both sides:
@@ -73,12 +75,6 @@ export class RingWriter {
     this.#bytes.write(html, start & (size - 1), length, 'utf8')
     return [start, length]
   }
-}
-
-/** The main thread's hold on one body in the ring: its bytes stay as they are until it is released. */
-export interface BodyLease {
-  /** Frees the body's memory for the worker to write again; only the first call counts. */
-  release (): void
 }
 
 /** The main thread's side: the bodies the worker wrote, as Buffers over the ring, each with its lease. */

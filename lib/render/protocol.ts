@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
-import type { PageHeaders } from '../page'
-import type { BodyLease, RingRegion } from './body-ring'
+import type { BodyLease, PageHeaders } from '../page'
+import type { RingRegion } from './body-ring'
 import type { CompressionSettings } from './encode'
 
 /**
