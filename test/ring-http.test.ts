@@ -149,3 +149,25 @@ test('through Fastify\'s send path a page goes as a copy of its own: an onSend h
   t.equal(kept.length, 30)
   t.same(kept.filter(({ url, payload }) => payload.toString() !== expected(url)).map(({ url }) => url), [], 'every kept payload is still the page it was')
 })
+
+test('a response whose end() was replaced on it gets a copy: the replacement may write after end() returns', async (t) => {
+  const later: Array<() => void> = []
+  const { engine, port } = await serve(t, 1, (app) => {
+    // Express-style middleware (compression, output capture) replaces end() on the response; this one writes later.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.url.startsWith('/later/')) {
+        const end = reply.raw.end.bind(reply.raw)
+        reply.raw.end = ((...args: Parameters<typeof end>) => { later.push(() => end(...args)); return reply.raw }) as typeof reply.raw.end
+      }
+      done()
+    })
+  })
+  const url = '/later/page?kb=100'
+  const response = fetchText(port, url)
+  await until(() => later.length === 1)
+  t.equal(engine.poolStats().ringBodiesHeld, 0, 'nothing held: the page was copied')
+  // 3 MiB through the same worker's ring while the page waits to be written.
+  for (let i = 0; i < 30; i++) await fetchText(port, `/meanwhile/${i}?kb=100`)
+  later[0]()
+  t.equal(await response, expected(url), 'the page as rendered')
+})

@@ -7,10 +7,13 @@ import { canWriteDirectly } from './direct'
  * will read them again. Written directly (direct.ts), that is when Node has handed them to the kernel: at once when
  * the write went through whole, as it does unless the client reads slowly; otherwise when the response closes
  * (finished, or its connection gone). Fastify's own send path runs onSend hooks, which may keep the payload past the
- * response (a cache of their own): it gets a copy, and the ring's bytes are released at once.
+ * response (a cache of their own), and a response whose end() or write() was replaced on it (Express-style
+ * middleware: compression, capturing the output) may use the bytes after end() returns: both get a copy, and the
+ * ring's bytes are released at once.
  */
 export function sendLeased (reply: FastifyReply, page: ServedPage, lease: BodyLease, send: (reply: FastifyReply, page: ServedPage) => FastifyReply): FastifyReply {
-  if (!canWriteDirectly(reply)) {
+  const res = reply.raw
+  if (!canWriteDirectly(reply) || Object.hasOwn(res, 'end') || Object.hasOwn(res, 'write')) {
     const identity = Buffer.from(page.bodies.identity as Buffer)
     lease.release()
     return send(reply, { ...page, bodies: { ...page.bodies, identity }, lease: undefined })
@@ -18,7 +21,7 @@ export function sendLeased (reply: FastifyReply, page: ServedPage, lease: BodyLe
   try {
     return send(reply, page)
   } finally {
-    releaseWhenWritten(reply.raw, lease)
+    releaseWhenWritten(res, lease)
   }
 }
 
