@@ -82,9 +82,10 @@ export class BodyRing {
   readonly #released: Int32Array
   readonly #memory: SharedArrayBuffer
   readonly #size: number
-  /** The leases not yet passed by `released`, in the order the bodies were written (a released one is marked). */
-  #leases: Array<RingLease | undefined> = []
-  #head = 0
+  /** The oldest lease not yet passed by `released`, and the newest: a list in the order the bodies were written. */
+  #oldest: RingLease | null = null
+  #newest: RingLease | null = null
+  #held = 0
 
   constructor (memory: SharedArrayBuffer) {
     this.#memory = memory
@@ -95,31 +96,30 @@ export class BodyRing {
   /** The body the worker reported at `region`, and its lease. */
   take ([start, length]: RingRegion): { body: Buffer, lease: BodyLease } {
     const lease = new RingLease(this, (start + ((length + 7) & ~7)) | 0)
-    this.#leases.push(lease)
+    if (this.#newest === null) this.#oldest = lease
+    else this.#newest.next = lease
+    this.#newest = lease
+    this.#held++
     return { body: Buffer.from(this.#memory, header + (start & (this.#size - 1)), length), lease }
   }
 
   /** Bodies taken and not yet passed by `released` (a body freed behind one still held counts too). */
   get held (): number {
-    return this.#leases.length - this.#head
+    return this.#held
   }
 
   /** Called by a lease: the shared count moves past every body freed in order from the oldest. */
   freed (): void {
     let end: number | null = null
-    while (this.#head < this.#leases.length) {
-      const lease = this.#leases[this.#head] as RingLease
-      if (!lease.released) break
-      end = lease.end
-      this.#leases[this.#head++] = undefined
+    while (this.#oldest !== null && this.#oldest.released) {
+      const passed: RingLease = this.#oldest
+      end = passed.end
+      this.#oldest = passed.next
+      // A lease someone still holds (a closed response's listener) keeps no later ones alive.
+      passed.next = null
+      this.#held--
     }
-    if (this.#head === this.#leases.length) {
-      this.#leases.length = 0
-      this.#head = 0
-    } else if (this.#head > 1024 && this.#head * 2 > this.#leases.length) {
-      this.#leases = this.#leases.slice(this.#head)
-      this.#head = 0
-    }
+    if (this.#oldest === null) this.#newest = null
     if (end !== null) Atomics.store(this.#released, 0, end)
   }
 }
@@ -129,6 +129,8 @@ class RingLease implements BodyLease {
   /** Where the body ends in the ring (padding included): what the ring's count moves to once it is freed. */
   readonly end: number
   released = false
+  /** The lease of the body written next, while this one is not passed. */
+  next: RingLease | null = null
 
   constructor (ring: BodyRing, end: number) {
     this.#ring = ring
