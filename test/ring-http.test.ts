@@ -171,3 +171,23 @@ test('a response whose end() was replaced on it gets a copy: the replacement may
   later[0]()
   t.equal(await response, expected(url), 'the page as rendered')
 })
+
+test('a page held from the ring of a worker that has since died is still sent whole', async (t) => {
+  const { engine, gate, port } = await serve(t, 2)
+  const socket = connect(port, '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  const responses = new RawResponses(socket)
+  const waiting = '/waiting/crash?kb=100'
+  socket.write(`GET /hold/crash HTTP/1.1\r\nHost: x\r\n\r\nGET ${waiting} HTTP/1.1\r\nHost: x\r\n\r\n`)
+  await gate.started('/hold/crash')
+  await until(() => engine.poolStats().ringBodiesHeld === 1)
+  // The other worker is busy holding: the worker whose ring holds the waiting page takes this one, and dies of it.
+  const crashed = await fetch(`http://127.0.0.1:${port}/exit`)
+  t.equal(crashed.status, 500)
+  await until(() => engine.poolStats().workerRestarts === 1 && engine.poolStats().threads === 2)
+  t.equal(engine.poolStats().ringBodiesHeld, 0, 'the replacement has a ring of its own')
+  for (let i = 0; i < 30; i++) await fetchText(port, `/after-crash/${i}?kb=100`)
+  gate.release('/hold/crash')
+  t.same(await responses.next(), { status: 'HTTP/1.1 200 OK', body: expected('/hold/crash') })
+  t.same(await responses.next(), { status: 'HTTP/1.1 200 OK', body: expected(waiting) }, 'the waiting page, intact')
+})
