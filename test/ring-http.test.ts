@@ -73,6 +73,29 @@ class RawResponses {
   }
 }
 
+/**
+ * Two requests on one connection: `/hold/<name>` is held in one worker; `/waiting/<name>?kb=100` renders in the other,
+ * whose ring then holds its page while its response waits behind the first one's. Resolves once it does;
+ * `finish()` lets the first render end and reads both responses, in order.
+ */
+async function pipelined (t: Test, { engine, gate, port }: Served, name: string): Promise<{ finish: () => Promise<Array<{ status: string, body: string }>> }> {
+  const socket = connect(port, '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  const responses = new RawResponses(socket)
+  const held = `/hold/${name}`
+  socket.write(`GET ${held} HTTP/1.1\r\nHost: x\r\n\r\nGET /waiting/${name}?kb=100 HTTP/1.1\r\nHost: x\r\n\r\n`)
+  await gate.started(held)
+  await until(() => engine.poolStats().ringBodiesHeld === 1)
+  return {
+    finish: async () => {
+      gate.release(held)
+      return [await responses.next(), await responses.next()]
+    }
+  }
+}
+
+const ok = (url: string): { status: string, body: string } => ({ status: 'HTTP/1.1 200 OK', body: expected(url) })
+
 test('pages of every size come out whole under concurrent load, and every body is freed once sent', async (t) => {
   const { engine, port } = await serve(t, 2)
   // Up to 700 KiB: above a quarter of the ring, a page goes transferred instead.
@@ -92,16 +115,9 @@ test('pages of every size come out whole under concurrent load, and every body i
 })
 
 test('a pipelined page that waits for the response before it is held, not overwritten, while pages go on being sent', async (t) => {
-  const { engine, gate, port } = await serve(t, 2)
-  const socket = connect(port, '127.0.0.1')
-  t.teardown(() => socket.destroy())
-  const responses = new RawResponses(socket)
-  const waiting = '/waiting?kb=100'
-  // Two requests on one connection: the first is held in one worker; the second renders in the other, and its
-  // response has to wait behind the first one's.
-  socket.write(`GET /hold/first HTTP/1.1\r\nHost: x\r\n\r\nGET ${waiting} HTTP/1.1\r\nHost: x\r\n\r\n`)
-  await gate.started('/hold/first')
-  await until(() => engine.poolStats().ringBodiesHeld === 1)
+  const served = await serve(t, 2)
+  const { engine, port } = served
+  const { finish } = await pipelined(t, served, 'first')
   // 3 MiB of pages through the free worker: more than its ring holds, so a region freed too early would be rewritten.
   for (let i = 0; i < 30; i++) {
     const url = `/other/${i}?kb=100`
@@ -110,9 +126,7 @@ test('a pipelined page that waits for the response before it is held, not overwr
   // Those freed behind it stay counted until it is: the ring filled up, and the rest of the pages went transferred.
   const held = engine.poolStats().ringBodiesHeld
   t.ok(held > 1 && held * 100 * 1024 <= ringBytes, `a ring's worth held at most (${held} pages)`)
-  gate.release('/hold/first')
-  t.same(await responses.next(), { status: 'HTTP/1.1 200 OK', body: expected('/hold/first') })
-  t.same(await responses.next(), { status: 'HTTP/1.1 200 OK', body: expected(waiting) }, 'the waiting page, intact')
+  t.same(await finish(), [ok('/hold/first'), ok('/waiting/first?kb=100')], 'the waiting page, intact')
   await until(() => engine.poolStats().ringBodiesHeld === 0)
   t.pass('freed once written')
 })
@@ -173,21 +187,14 @@ test('a response whose end() was replaced on it gets a copy: the replacement may
 })
 
 test('a page held from the ring of a worker that has since died is still sent whole', async (t) => {
-  const { engine, gate, port } = await serve(t, 2)
-  const socket = connect(port, '127.0.0.1')
-  t.teardown(() => socket.destroy())
-  const responses = new RawResponses(socket)
-  const waiting = '/waiting/crash?kb=100'
-  socket.write(`GET /hold/crash HTTP/1.1\r\nHost: x\r\n\r\nGET ${waiting} HTTP/1.1\r\nHost: x\r\n\r\n`)
-  await gate.started('/hold/crash')
-  await until(() => engine.poolStats().ringBodiesHeld === 1)
+  const served = await serve(t, 2)
+  const { engine, port } = served
+  const { finish } = await pipelined(t, served, 'crash')
   // The other worker is busy holding: the worker whose ring holds the waiting page takes this one, and dies of it.
   const crashed = await fetch(`http://127.0.0.1:${port}/exit`)
   t.equal(crashed.status, 500)
   await until(() => engine.poolStats().workerRestarts === 1 && engine.poolStats().threads === 2)
   t.equal(engine.poolStats().ringBodiesHeld, 0, 'the replacement has a ring of its own')
   for (let i = 0; i < 30; i++) await fetchText(port, `/after-crash/${i}?kb=100`)
-  gate.release('/hold/crash')
-  t.same(await responses.next(), { status: 'HTTP/1.1 200 OK', body: expected('/hold/crash') })
-  t.same(await responses.next(), { status: 'HTTP/1.1 200 OK', body: expected(waiting) }, 'the waiting page, intact')
+  t.same(await finish(), [ok('/hold/crash'), ok('/waiting/crash?kb=100')], 'the waiting page, intact')
 })
