@@ -44,6 +44,14 @@ function sizeOf (memory: SharedArrayBuffer): number {
   return memory.byteLength - header
 }
 
+/**
+ * Where a body of `length` bytes written at `start` ends, as both sides count: each body starts on an 8-byte
+ * boundary, so that its bytes are aligned as freshly allocated ones would be.
+ */
+function endOf (start: number, length: number): number {
+  return (start + ((length + 7) & ~7)) | 0
+}
+
 /** The worker's side: writes a page's UTF-8 bytes into free ring memory. */
 export class RingWriter {
   readonly #released: Int32Array
@@ -70,8 +78,7 @@ export class RingWriter {
     const gap = offset + length > size ? size - offset : 0
     if (gap + length > free) return null
     const start = (this.#written + gap) | 0
-    // Each body starts on an 8-byte boundary, so that its bytes are aligned as freshly allocated ones would be.
-    this.#written = (start + ((length + 7) & ~7)) | 0
+    this.#written = endOf(start, length)
     this.#bytes.write(html, start & (size - 1), length, 'utf8')
     return [start, length]
   }
@@ -95,7 +102,7 @@ export class BodyRing {
 
   /** The body the worker reported at `region`, and its lease. */
   take ([start, length]: RingRegion): { body: Buffer, lease: BodyLease } {
-    const lease = new RingLease(this, (start + ((length + 7) & ~7)) | 0)
+    const lease = new RingLease(this, endOf(start, length))
     if (this.#newest === null) this.#oldest = lease
     else this.#newest.next = lease
     this.#newest = lease
